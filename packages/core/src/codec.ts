@@ -1,0 +1,16 @@
+/** Turns values into the bytes an entry stores and back. */
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Buffer): T;
+}
+
+export const jsonCodec: Codec<unknown> = {
+  encode: (value) => Buffer.from(JSON.stringify(value) ?? 'null'),
+  decode: (bytes) => JSON.parse(bytes.toString('utf8')),
+};
+
+/** For values that already are bytes: stored and returned as they are. */
+export const bufferCodec: Codec<Buffer> = {
+  encode: (value) => value,
+  decode: (bytes) => bytes,
+};

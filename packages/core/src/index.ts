@@ -1,0 +1,27 @@
+export type {
+  CacheResult,
+  CacheStatus,
+  GetOrSetOptions,
+  InvalidateOptions,
+  Namespaces,
+  Warmer,
+} from './cache.js';
+export { createCache, VersionedCache } from './cache.js';
+export type { Codec } from './codec.js';
+export { bufferCodec, jsonCodec } from './codec.js';
+export type { Duration } from './duration.js';
+export { parseDuration } from './duration.js';
+export type { VersionedCacheErrorCode } from './errors.js';
+export {
+  isVersionedCacheError,
+  StoreTimeoutError,
+  VersionedCacheError,
+  VersionedCacheTypeError,
+} from './errors.js';
+export { assertNamespace, KeySchema, normaliseNamespaces } from './keys.js';
+export type { CacheOptions, LeaseOptions } from './options.js';
+export type { MemoryStoreOptions } from './stores/memory-store.js';
+export { MemoryStore } from './stores/memory-store.js';
+export type { RedisInput } from './stores/redis-store.js';
+export { RedisStore } from './stores/redis-store.js';
+export type { CacheStore } from './stores/store.js';

@@ -1,0 +1,159 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { VersionedCacheError } from '../errors.js';
+import type { CacheStore } from './store.js';
+
+/** What `createCache({ redis })` accepts: a URL, ioredis options (Sentinel included), or a client. */
+export type RedisInput = string | RedisOptions | Redis | Cluster;
+
+type RedisClient = Redis | Cluster;
+
+interface ScriptedClient {
+  vcBumpVersion(key: string, start: string): Promise<string>;
+  vcCompareAndSet(key: string, expected: string, next: string): Promise<number>;
+  vcDeleteIfEquals(key: string, expected: string): Promise<number>;
+}
+
+// Scripts touch one key each, so they are valid on Redis Cluster and cost one round trip.
+const SCRIPTS = {
+  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then return tostring(redis.call('INCR', KEYS[1])) end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`,
+  vcCompareAndSet: `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0`,
+  vcDeleteIfEquals: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+} as const;
+
+// States in which ioredis would only queue the command: failing at once keeps a Redis outage from
+// adding the full command timeout to every request.
+const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+
+function isClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<Redis>).mgetBuffer === 'function' &&
+    typeof (value as Partial<Redis>).defineCommand === 'function'
+  );
+}
+
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+export interface RedisStoreOptions {
+  /** Command timeout applied to connections this store opens, in milliseconds. */
+  commandTimeoutMs: number;
+}
+
+export class RedisStore implements CacheStore {
+  readonly kind = 'redis';
+  readonly client: RedisClient;
+  private readonly ownsClient: boolean;
+  private readonly isCluster: boolean;
+
+  constructor(input: RedisInput, options: RedisStoreOptions) {
+    if (isClient(input)) {
+      this.client = input;
+      this.ownsClient = false;
+    } else {
+      const defaults: RedisOptions = {
+        commandTimeout: options.commandTimeoutMs,
+        maxRetriesPerRequest: 1,
+        connectTimeout: Math.max(1_000, options.commandTimeoutMs * 4),
+      };
+      this.client =
+        typeof input === 'string' ? new Redis(input, defaults) : new Redis({ ...defaults, ...input });
+      this.ownsClient = true;
+      // Faults are reported per command by the cache; without a listener ioredis would log each one.
+      this.client.on('error', () => {});
+    }
+    this.isCluster =
+      this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function') {
+        this.client.defineCommand(name, { numberOfKeys: 1, lua });
+      }
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    this.assertUsable();
+    if (!this.isCluster || keys.length < 2) return this.client.mgetBuffer(...keys);
+    return this.getManyAcrossSlots(keys);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    this.assertUsable();
+    await this.client.set(key, value, 'PX', ttlMs);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    this.assertUsable();
+    const reply =
+      ttlMs === undefined
+        ? await this.client.set(key, value, 'NX')
+        : await this.client.set(key, value, 'PX', ttlMs, 'NX');
+    return reply === 'OK';
+  }
+
+  async bumpVersion(key: string, startIfMissing: string): Promise<string> {
+    this.assertUsable();
+    return String(await this.scripted().vcBumpVersion(key, startIfMissing));
+  }
+
+  async compareAndSet(key: string, expected: string, next: string): Promise<boolean> {
+    this.assertUsable();
+    return (await this.scripted().vcCompareAndSet(key, expected, next)) === 1;
+  }
+
+  async deleteIfEquals(key: string, expected: string): Promise<boolean> {
+    this.assertUsable();
+    return (await this.scripted().vcDeleteIfEquals(key, expected)) === 1;
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  private scripted(): ScriptedClient {
+    return this.client as unknown as ScriptedClient;
+  }
+
+  private assertUsable(): void {
+    if (DOWN_STATES.has(this.client.status)) {
+      throw new VersionedCacheError(
+        'VC_STORE_UNAVAILABLE',
+        `versioned-cache: Redis is ${this.client.status}`,
+      );
+    }
+  }
+
+  /** One MGET per hash tag, concurrently: a namespace's keys share a slot, different namespaces may not. */
+  private async getManyAcrossSlots(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    const groups = new Map<string, number[]>();
+    keys.forEach((key, index) => {
+      const tag = hashTag(key);
+      const group = groups.get(tag);
+      if (group) group.push(index);
+      else groups.set(tag, [index]);
+    });
+    const result: (Buffer | null)[] = new Array(keys.length).fill(null);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!));
+        indexes.forEach((keyIndex, i) => {
+          result[keyIndex] = values[i] ?? null;
+        });
+      }),
+    );
+    return result;
+  }
+}

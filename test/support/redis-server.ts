@@ -1,0 +1,110 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+
+const run = promisify(execFile);
+
+/** A free loopback port, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** A client for the test itself (counting commands, deleting keys), never the cache's. */
+  admin: Redis;
+  stop(): Promise<void>;
+  /** Starts the server again on the same port, empty. */
+  restart(): Promise<void>;
+  /** Commands executed so far, by name (lower case), from INFO commandstats. */
+  commandStats(): Promise<Map<string, number>>;
+  dir: string;
+}
+
+async function waitForPing(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await run('redis-cli', ['-p', String(port), 'ping']);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(50);
+    }
+  }
+}
+
+function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extra,
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** Starts a private redis-server on a free loopback port; the caller stops it. */
+export async function startRedis(extra: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'vc-redis-'));
+  let child = spawnRedis(port, dir, extra);
+  await waitForPing(port);
+  const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1 });
+  admin.on('error', () => {});
+  const stopChild = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    admin,
+    async stop() {
+      admin.disconnect();
+      await stopChild();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild();
+      child = spawnRedis(port, dir, extra);
+      await waitForPing(port);
+    },
+    async commandStats() {
+      const info = await admin.info('commandstats');
+      const stats = new Map<string, number>();
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+        stats.set(match[1]!, Number(match[2]));
+      return stats;
+    },
+  };
+}
