@@ -82,18 +82,22 @@ type ErrorListener = (error: VersionedCacheError) => void;
 
 const GET_OR_SET_OPTIONS = new Set(['ttl', 'grace', 'earlyRefresh', 'codec', 'shouldStore']);
 const WARM_PUBLISH_ATTEMPTS = 3;
+const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 const FAILED: unique symbol = Symbol('store-failed');
 type Guarded<T> = T | typeof FAILED;
 
-interface ResolvedCall<T> {
-  namespaces: readonly string[];
-  key: string;
-  compute: () => Promise<T> | T;
+interface CallPolicy<T> {
   ttl: number | ((value: T) => Duration);
   graceMs: number;
   earlyBeta: number;
   codec: Codec<T>;
   shouldStore: (value: T) => boolean;
+}
+
+interface ResolvedCall<T> extends CallPolicy<T> {
+  namespaces: readonly string[];
+  key: string;
+  compute: () => Promise<T> | T;
 }
 
 interface Located {
@@ -117,6 +121,9 @@ export class VersionedCache {
   readonly options: Readonly<ResolvedCacheOptions>;
   /** The version of each namespace this process saw last: lets a hit read version and entry in one MGET. */
   private readonly knownVersions = new LRUCache<string, string>({ max: 10_000 });
+  private readonly namespaceLists = new LRUCache<string, readonly string[]>({ max: 10_000 });
+  private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
+  private readonly policies = new WeakMap<object, CallPolicy<unknown>>();
   private readonly fills = new SingleFlight<Fill<unknown>>();
   /** Background refreshes apart from fills, so that a waiting request never joins one that may give up. */
   private readonly refreshes = new SingleFlight<Fill<unknown> | null>();
@@ -208,7 +215,7 @@ export class VersionedCache {
     namespaces: Namespaces,
     key: string,
     compute: () => Promise<T> | T,
-    options: GetOrSetOptions<T> = {},
+    options: GetOrSetOptions<T> = NO_OPTIONS,
   ): Promise<CacheResult<T>> {
     const call = this.resolveCall(namespaces, key, compute, options);
     if (this.closed) return this.bypass(call);
@@ -241,6 +248,19 @@ export class VersionedCache {
     options: GetOrSetOptions<T>,
   ): ResolvedCall<T> {
     if (typeof compute !== 'function') throw new VersionedCacheTypeError('compute', 'must be a function');
+    return {
+      ...this.resolvePolicy(options),
+      namespaces: this.normalised(namespaces),
+      key: assertEntryKey(key),
+      compute,
+    };
+  }
+
+  /** Validated once per options object: callers that reuse one (every adapter route) skip the work on hits. */
+  private resolvePolicy<T>(options: GetOrSetOptions<T>): CallPolicy<T> {
+    // Only frozen options can be remembered: a mutable object may change between calls.
+    const cached = this.policies.get(options);
+    if (cached) return cached as CallPolicy<T>;
     assertKnownOptions('options', options, GET_OR_SET_OPTIONS);
     const { ttl, earlyRefresh } = options;
     const earlyBeta =
@@ -248,10 +268,7 @@ export class VersionedCache {
     if (typeof earlyBeta !== 'number' || !(earlyBeta >= 0)) {
       throw new VersionedCacheTypeError('earlyRefresh', 'must be a boolean or a non-negative number');
     }
-    return {
-      namespaces: normaliseNamespaces(namespaces),
-      key: assertEntryKey(key),
-      compute,
+    const policy: CallPolicy<T> = {
       ttl:
         typeof ttl === 'function' ? ttl : ttl === undefined ? this.options.ttlMs : parseDuration('ttl', ttl),
       graceMs: options.grace === undefined ? 0 : parseDuration('grace', options.grace, { allowZero: true }),
@@ -259,6 +276,30 @@ export class VersionedCache {
       codec: options.codec ?? (jsonCodec as Codec<T>),
       shouldStore: options.shouldStore ?? (() => true),
     };
+    if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
+    return policy;
+  }
+
+  /** Normalising and validating namespace lists is a hit-path cost worth paying once per list. */
+  private normalised(namespaces: Namespaces): readonly string[] {
+    if (typeof namespaces !== 'string' && !Array.isArray(namespaces)) return normaliseNamespaces(namespaces);
+    // Valid names hold no control characters, so the separator cannot make two lists collide.
+    const id = typeof namespaces === 'string' ? namespaces : namespaces.join('\u0000');
+    let list = this.namespaceLists.get(id);
+    if (!list) {
+      list = Object.freeze(normaliseNamespaces(namespaces));
+      this.namespaceLists.set(id, list);
+    }
+    return list;
+  }
+
+  private versionKeysOf(namespaces: readonly string[]): readonly string[] {
+    let keys = this.versionKeyLists.get(namespaces);
+    if (!keys) {
+      keys = namespaces.map((ns) => this.keys.versionKey(ns));
+      this.versionKeyLists.set(namespaces, keys);
+    }
+    return keys;
   }
 
   /**
@@ -268,7 +309,7 @@ export class VersionedCache {
    */
   private async locate<T>(call: ResolvedCall<T>): Promise<Guarded<Located>> {
     const { namespaces } = call;
-    const versionKeys = namespaces.map((ns) => this.keys.versionKey(ns));
+    const versionKeys = this.versionKeysOf(namespaces);
     const known: string[] = [];
     for (const ns of namespaces) {
       const version = this.knownVersions.get(ns);
@@ -372,8 +413,13 @@ export class VersionedCache {
         }),
       ),
     );
-    this.background.add(tracked);
-    void tracked.finally(() => this.background.delete(tracked));
+    this.track(tracked);
+  }
+
+  /** Work that outlives its request; `close()` waits for it. */
+  private track(promise: Promise<unknown>): void {
+    this.background.add(promise);
+    void promise.finally(() => this.background.delete(promise));
   }
 
   /**
@@ -405,7 +451,8 @@ export class VersionedCache {
         try {
           return await this.computeAndStore(call, located);
         } finally {
-          void this.guard('release lease', () => this.store.deleteIfEquals(leaseKey, token));
+          // Not awaited: the value is ready, and waiters also see the entry itself.
+          this.track(this.guard('release lease', () => this.store.deleteIfEquals(leaseKey, token)));
         }
       }
       // Another process holds the lease and refreshes; the caller already answered from stale.
@@ -633,6 +680,7 @@ export class VersionedCache {
   }
 
   private withTimeout<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.store.boundsLatency) return run();
     const timeoutMs = this.options.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

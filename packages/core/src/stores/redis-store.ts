@@ -8,14 +8,17 @@ export type RedisInput = string | RedisOptions | Redis | Cluster;
 type RedisClient = Redis | Cluster;
 
 interface ScriptedClient {
-  vcBumpVersion(key: string, start: string): Promise<string>;
+  /** The new version: an integer reply after INCR, the start string when the key was missing. */
+  vcBumpVersion(key: string, start: string): Promise<number | string>;
   vcCompareAndSet(key: string, expected: string, next: string): Promise<number>;
   vcDeleteIfEquals(key: string, expected: string): Promise<number>;
 }
 
 // Scripts touch one key each, so they are valid on Redis Cluster and cost one round trip.
+// The bump returns INCR's integer reply as it is: Lua's tostring() prints numbers with 14
+// significant digits, so versions from 10^14 up (random starts reach 2^47) came back as '1.2e+14'.
 const SCRIPTS = {
-  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then return tostring(redis.call('INCR', KEYS[1])) end
+  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]`,
   vcCompareAndSet: `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
@@ -51,6 +54,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements CacheStore {
   readonly kind = 'redis';
   readonly client: RedisClient;
+  readonly boundsLatency: boolean;
   private readonly ownsClient: boolean;
   private readonly isCluster: boolean;
 
@@ -58,15 +62,19 @@ export class RedisStore implements CacheStore {
     if (isClient(input)) {
       this.client = input;
       this.ownsClient = false;
+      this.boundsLatency = false;
     } else {
       const defaults: RedisOptions = {
         commandTimeout: options.commandTimeoutMs,
         maxRetriesPerRequest: 1,
+        // Concurrent requests' reads leave in one socket write: the hit path is syscall-bound otherwise.
+        enableAutoPipelining: true,
         connectTimeout: Math.max(1_000, options.commandTimeoutMs * 4),
       };
       this.client =
         typeof input === 'string' ? new Redis(input, defaults) : new Redis({ ...defaults, ...input });
       this.ownsClient = true;
+      this.boundsLatency = true;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
       this.client.on('error', () => {});
     }

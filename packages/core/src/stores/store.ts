@@ -7,6 +7,13 @@ export interface CacheStore {
   readonly kind: string;
 
   /**
+   * True when every command of this store settles within the cache's timeout by itself (an
+   * in-process store, or a Redis connection opened with that command timeout), so the cache need
+   * not race a timer against each command on the hit path.
+   */
+  readonly boundsLatency?: boolean;
+
+  /**
    * Reads several keys in one round trip; `null` where a key is missing. On Redis Cluster the keys
    * may span slots: the store then reads each slot concurrently.
    */
