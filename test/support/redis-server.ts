@@ -30,8 +30,16 @@ export interface RedisServer {
   /** A client for the test itself (counting commands, deleting keys), never the cache's. */
   admin: Redis;
   stop(): Promise<void>;
-  /** Starts the server again on the same port, empty. */
+  /** Starts the server again on the same port, empty (after `kill()`, or in place of a running one). */
   restart(): Promise<void>;
+  /** Kills the server (SIGKILL) and leaves it down until `restart()`: an outage on the same port. */
+  kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung Redis. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
+  /** Process id of the current redis-server. */
+  readonly pid: number;
   /** Commands executed so far, by name (lower case), from INFO commandstats. */
   commandStats(): Promise<Map<string, number>>;
   dir: string;
@@ -84,6 +92,11 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
     child.kill('SIGKILL');
     await exited;
   };
+  const signal = (name: NodeJS.Signals) => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+      throw new Error('redis-server is not running');
+    process.kill(child.pid, name);
+  };
   return {
     port,
     dir,
@@ -93,6 +106,19 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       admin.disconnect();
       await stopChild();
       await rm(dir, { recursive: true, force: true });
+    },
+    get pid() {
+      if (child.pid === undefined) throw new Error('redis-server has no pid');
+      return child.pid;
+    },
+    async kill() {
+      await stopChild();
+    },
+    pause() {
+      signal('SIGSTOP');
+    },
+    resume() {
+      signal('SIGCONT');
     },
     async restart() {
       await stopChild();

@@ -19,11 +19,14 @@ export function parseDuration(field: string, value: unknown, { allowZero = false
   } else {
     throw new VersionedCacheTypeError(field, `expected a duration (milliseconds or a string such as '30s')`);
   }
-  if (!Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
+  // Checked after rounding: 0.4 would otherwise pass as positive and become 0 ms (a timeout that
+  // fails every command, a TTL Redis rejects).
+  const rounded = Math.round(ms);
+  if (!Number.isFinite(ms) || ms < 0 || (!allowZero && rounded === 0)) {
     throw new VersionedCacheTypeError(
       field,
-      `must be a ${allowZero ? 'non-negative' : 'positive'} duration, got ${String(value)}`,
+      `must be a ${allowZero ? 'non-negative' : 'positive'} duration of whole milliseconds, got ${String(value)}`,
     );
   }
-  return Math.round(ms);
+  return rounded;
 }

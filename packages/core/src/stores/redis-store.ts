@@ -31,6 +31,57 @@ return 0`,
 // adding the full command timeout to every request.
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
 
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+const UNREACHABLE_MESSAGE =
+  /^(Connection is closed|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|Cluster is disconnect|Cluster isn't ready|Node is disconnected)/;
+
+/**
+ * ioredis reports one fault in several ways depending on timing (a command queued while
+ * reconnecting fails with MaxRetriesPerRequestError, one sent to a hung server with 'Command timed
+ * out'); callers branch on `code`, so each kind of fault gets one code. Redis's own replies (OOM,
+ * WRONGTYPE) pass through and become VC_STORE_ERROR.
+ */
+export function classifyRedisFault(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof VersionedCacheError) return error;
+  if (error.message === 'Command timed out') {
+    return new VersionedCacheError(
+      'VC_STORE_TIMEOUT',
+      'versioned-cache: Redis did not answer within the command timeout',
+      {
+        cause: error,
+      },
+    );
+  }
+  const errno = (error as NodeJS.ErrnoException).code;
+  if (
+    error.name === 'MaxRetriesPerRequestError' ||
+    error.name === 'ClusterAllFailedError' ||
+    (errno !== undefined && UNREACHABLE_ERRNOS.has(errno)) ||
+    UNREACHABLE_MESSAGE.test(error.message)
+  ) {
+    return new VersionedCacheError(
+      'VC_STORE_UNAVAILABLE',
+      `versioned-cache: Redis is unavailable: ${error.message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
+// Module-level so that the hit path allocates no closure for it.
+function rethrowRedisFault(error: unknown): never {
+  throw classifyRedisFault(error);
+}
+
 function isClient(value: unknown): value is RedisClient {
   return (
     typeof value === 'object' &&
@@ -89,46 +140,50 @@ export class RedisStore implements CacheStore {
 
   async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
     this.assertUsable();
-    if (!this.isCluster || keys.length < 2) return this.client.mgetBuffer(...keys);
-    return this.getManyAcrossSlots(keys);
+    if (!this.isCluster || keys.length < 2) return this.client.mgetBuffer(...keys).catch(rethrowRedisFault);
+    return this.getManyAcrossSlots(keys).catch(rethrowRedisFault);
   }
 
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
     this.assertUsable();
-    await this.client.set(key, value, 'PX', ttlMs);
+    await this.client.set(key, value, 'PX', ttlMs).catch(rethrowRedisFault);
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     this.assertUsable();
     const reply =
       ttlMs === undefined
-        ? await this.client.set(key, value, 'NX')
-        : await this.client.set(key, value, 'PX', ttlMs, 'NX');
+        ? await this.client.set(key, value, 'NX').catch(rethrowRedisFault)
+        : await this.client.set(key, value, 'PX', ttlMs, 'NX').catch(rethrowRedisFault);
     return reply === 'OK';
   }
 
   async bumpVersion(key: string, startIfMissing: string): Promise<string> {
     this.assertUsable();
-    return String(await this.scripted().vcBumpVersion(key, startIfMissing));
+    return String(await this.scripted().vcBumpVersion(key, startIfMissing).catch(rethrowRedisFault));
   }
 
   async compareAndSet(key: string, expected: string, next: string): Promise<boolean> {
     this.assertUsable();
-    return (await this.scripted().vcCompareAndSet(key, expected, next)) === 1;
+    return (await this.scripted().vcCompareAndSet(key, expected, next).catch(rethrowRedisFault)) === 1;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
     this.assertUsable();
-    return (await this.scripted().vcDeleteIfEquals(key, expected)) === 1;
+    return (await this.scripted().vcDeleteIfEquals(key, expected).catch(rethrowRedisFault)) === 1;
   }
 
   async close(): Promise<void> {
-    if (!this.ownsClient) return;
+    if (!this.ownsClient || this.client.status === 'end') return;
+    // QUIT is answered before the socket closes: wait for the end, so that a closed cache holds no
+    // socket open. The command timeout bounds QUIT on a hung server; then we drop the connection.
+    const ended = new Promise<void>((resolve) => this.client.once('end', resolve));
     try {
       await this.client.quit();
     } catch {
       this.client.disconnect();
     }
+    await ended;
   }
 
   private scripted(): ScriptedClient {

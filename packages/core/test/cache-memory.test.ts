@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { createCache } from '../src/cache.js';
+import { bufferCodec } from '../src/codec.js';
+import type { VersionedCacheError } from '../src/errors.js';
+import { SingleFlight } from '../src/single-flight.js';
+import { MemoryStore } from '../src/stores/memory-store.js';
+
+describe('cache on the embedded memory store', () => {
+  it('100 concurrent misses for one entry run exactly one computation', async () => {
+    const cache = createCache();
+    let computations = 0;
+    const compute = async () => {
+      computations++;
+      await sleep(20);
+      return { rows: 42 };
+    };
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => cache.fetch('sales', 'summary', compute)),
+    );
+    expect(computations).toBe(1);
+    expect(results.every((r) => r.status === 'MISS' && (r.value as { rows: number }).rows === 42)).toBe(true);
+    expect(await cache.fetch('sales', 'summary', compute)).toMatchObject({ status: 'HIT' });
+    expect(computations).toBe(1);
+  });
+
+  it('concurrent misses for different entries each compute once', async () => {
+    const cache = createCache();
+    const counts = new Map<string, number>();
+    const compute = (key: string) => async () => {
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      await sleep(10);
+      return key;
+    };
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => cache.getOrSet('ns', `k${i % 3}`, compute(`k${i % 3}`))),
+    );
+    expect(Object.fromEntries(counts)).toEqual({ k0: 1, k1: 1, k2: 1 });
+  });
+
+  it('an entry depending on two namespaces misses after invalidating either one', async () => {
+    const cache = createCache();
+    let n = 0;
+    const compute = () => ++n;
+    expect(await cache.getOrSet(['sales', 'regions'], 'chart', compute)).toBe(1);
+    expect(await cache.getOrSet(['regions', 'sales'], 'chart', compute)).toBe(1);
+    await cache.invalidate('sales');
+    expect(await cache.getOrSet(['sales', 'regions'], 'chart', compute)).toBe(2);
+    expect(await cache.getOrSet(['sales', 'regions'], 'chart', compute)).toBe(2);
+    await cache.invalidate('regions');
+    expect(await cache.getOrSet(['sales', 'regions'], 'chart', compute)).toBe(3);
+    await cache.invalidate('unrelated');
+    expect(await cache.getOrSet(['sales', 'regions'], 'chart', compute)).toBe(3);
+    // An entry of one namespace is untouched by the other's invalidation.
+    expect(await cache.getOrSet('sales', 'only', compute)).toBe(4);
+    await cache.invalidate('regions');
+    expect(await cache.getOrSet('sales', 'only', compute)).toBe(4);
+  });
+
+  it('an entry expires after its TTL', async () => {
+    const cache = createCache({ jitter: 0 });
+    let n = 0;
+    const compute = () => ++n;
+    expect(await cache.getOrSet('ns', 'k', compute, { ttl: 60 })).toBe(1);
+    expect(await cache.getOrSet('ns', 'k', compute, { ttl: 60 })).toBe(1);
+    await sleep(100);
+    expect(await cache.fetch('ns', 'k', compute, { ttl: 60 })).toMatchObject({ status: 'MISS', value: 2 });
+  });
+
+  it('a TTL can be decided from the computed value', async () => {
+    const cache = createCache({ jitter: 0 });
+    let n = 0;
+    const ttl = (value: number) => (value === 1 ? 40 : '1h');
+    expect(await cache.getOrSet('ns', 'k', () => ++n, { ttl })).toBe(1);
+    await sleep(80);
+    expect(await cache.getOrSet('ns', 'k', () => ++n, { ttl })).toBe(2);
+    await sleep(80);
+    expect(await cache.getOrSet('ns', 'k', () => ++n, { ttl })).toBe(2);
+  });
+
+  it('jitter shortens TTLs by up to its fraction, never lengthens them', async () => {
+    const store = new MemoryStore();
+    const cache = createCache({ store, jitter: 0.5, ttl: '10s' });
+    for (let i = 0; i < 40; i++) await cache.getOrSet('ns', `k${i}`, () => i);
+    // The stored envelopes carry the jittered freshness (bytes 10-17 of the header).
+    const version = await cache.version('ns');
+    const fresh = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const [raw] = await store.getMany([cache.keys.entryKey(['ns'], [version], `k${i}`)]);
+        return raw!.readDoubleLE(10);
+      }),
+    );
+    expect(fresh.every((ms) => ms > 5_000 && ms <= 10_000)).toBe(true);
+    expect(new Set(fresh).size).toBeGreaterThan(1);
+  });
+
+  it('an entry it cannot decode is a miss that recomputes and is reported, not thrown', async () => {
+    const errors: VersionedCacheError[] = [];
+    const store = new MemoryStore();
+    const cache = createCache({ store, onError: (e) => errors.push(e) });
+    const version = await cache.version('ns');
+    await store.set(cache.keys.entryKey(['ns'], [version], 'garbage'), Buffer.from('not an entry'), 60_000);
+    expect(await cache.fetch('ns', 'garbage', () => 'fresh')).toMatchObject({
+      status: 'MISS',
+      value: 'fresh',
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['VC_DECODE_ERROR']));
+    expect(await cache.fetch('ns', 'garbage', () => 'never')).toMatchObject({
+      status: 'HIT',
+      value: 'fresh',
+    });
+  });
+
+  it('stores bytes as they are with the buffer codec', async () => {
+    const cache = createCache();
+    const bytes = Buffer.from([0, 255, 1, 254]);
+    await cache.getOrSet('ns', 'bin', () => bytes, { codec: bufferCodec });
+    const hit = await cache.fetch('ns', 'bin', () => Buffer.alloc(0), { codec: bufferCodec });
+    expect(hit.status).toBe('HIT');
+    expect(hit.value.equals(bytes)).toBe(true);
+  });
+
+  it('a value shouldStore refuses goes to its caller only', async () => {
+    const cache = createCache();
+    let n = 0;
+    const options = { shouldStore: (value: number) => value > 1 };
+    expect(await cache.fetch('ns', 'k', () => ++n, options)).toMatchObject({ value: 1, stored: false });
+    expect(await cache.fetch('ns', 'k', () => ++n, options)).toMatchObject({ value: 2, stored: true });
+    expect(await cache.fetch('ns', 'k', () => ++n, options)).toMatchObject({ value: 2, status: 'HIT' });
+  });
+
+  it('creates versions at random, far from 0 and 1, and bumps by one', async () => {
+    const cache = createCache();
+    const version = BigInt(await cache.version('ns'));
+    expect(version >= 2n ** 32n && version < 2n ** 53n).toBe(true);
+    await cache.invalidate('ns');
+    expect(await cache.version('ns')).toBe(String(version + 1n));
+  });
+});
+
+describe('SingleFlight', () => {
+  it('shares one run per key while it is under way, then forgets it', async () => {
+    const flight = new SingleFlight<number>();
+    let runs = 0;
+    const work = async () => {
+      runs++;
+      await sleep(5);
+      return runs;
+    };
+    const first = flight.run('k', work);
+    const second = flight.run('k', work);
+    expect(first.leader).toBe(true);
+    expect(second.leader).toBe(false);
+    expect(await second.promise).toBe(1);
+    expect(flight.has('k')).toBe(false);
+    expect(await flight.run('k', work).promise).toBe(2);
+  });
+
+  it('forgets a failed run so that the next call retries', async () => {
+    const flight = new SingleFlight<number>();
+    await expect(flight.run('k', () => Promise.reject(new Error('boom'))).promise).rejects.toThrow('boom');
+    expect(await flight.run('k', async () => 7).promise).toBe(7);
+  });
+});

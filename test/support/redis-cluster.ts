@@ -1,0 +1,136 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Redis Cluster nodes listen on `port` and on the cluster bus at `port + 10000`. */
+const BUS_OFFSET = 10_000;
+const LOWEST_PORT = 20_000;
+const HIGHEST_PORT = 65_535 - BUS_OFFSET - 1;
+
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisCluster {
+  nodes: ClusterNode[];
+  /** Kills every node and removes the temporary directory. */
+  stop(): Promise<void>;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Ports whose bus port is free too. The kernel's ephemeral range reaches past 55535, where the bus
+ * port would not exist, so ports are drawn at random from a range that leaves room for it.
+ */
+async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let attempt = 0; ports.length < count; attempt++) {
+    if (attempt > 500) throw new Error('no free ports for a Redis Cluster');
+    const port = LOWEST_PORT + Math.floor(Math.random() * (HIGHEST_PORT - LOWEST_PORT));
+    if (ports.some((p) => Math.abs(p - port) < 2 || Math.abs(p + BUS_OFFSET - port) < 2)) continue;
+    if ((await canListen(port)) && (await canListen(port + BUS_OFFSET))) ports.push(port);
+  }
+  return ports;
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  return stdout;
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // Not up yet.
+    }
+    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Starts a 3-master Redis Cluster (no replicas) on free loopback ports; the caller stops it. */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'vc-cluster-'));
+  const ports = await freeClusterPorts(masters);
+  const children: ChildProcess[] = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const stop = async () => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports)
+      await waitUntil(`node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    // `--cluster create` returns once slots are assigned; every node must also have heard of all
+    // the others through the bus before a client can be routed reliably.
+    for (const port of ports) {
+      await waitUntil(`cluster_state:ok on ${port}`, async () => {
+        const info = await cli(port, 'cluster', 'info');
+        return (
+          /cluster_state:ok/.test(info) &&
+          /cluster_slots_ok:16384/.test(info) &&
+          new RegExp(`cluster_known_nodes:${masters}\\b`).test(info)
+        );
+      });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+}
