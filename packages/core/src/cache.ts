@@ -23,6 +23,11 @@ export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
 export type Namespaces = string | readonly string[];
 
+/** Passed to `compute`: `background` is true for a refresh whose caller was already answered (stale). */
+export interface ComputeContext {
+  background: boolean;
+}
+
 export interface GetOrSetOptions<T> {
   /**
    * How long the entry is fresh; a function decides from the computed value.
@@ -97,7 +102,7 @@ interface CallPolicy<T> {
 interface ResolvedCall<T> extends CallPolicy<T> {
   namespaces: readonly string[];
   key: string;
-  compute: () => Promise<T> | T;
+  compute: (context: ComputeContext) => Promise<T> | T;
 }
 
 interface Located {
@@ -121,6 +126,8 @@ export class VersionedCache {
   readonly options: Readonly<ResolvedCacheOptions>;
   /** The version of each namespace this process saw last: lets a hit read version and entry in one MGET. */
   private readonly knownVersions = new LRUCache<string, string>({ max: 10_000 });
+  /** The version each namespace had before the last change this process saw: where grace finds the previous generation. */
+  private readonly previousVersions = new LRUCache<string, string>({ max: 10_000 });
   private readonly namespaceLists = new LRUCache<string, readonly string[]>({ max: 10_000 });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
   private readonly policies = new WeakMap<object, CallPolicy<unknown>>();
@@ -168,7 +175,7 @@ export class VersionedCache {
     const versionKey = this.keys.versionKey(ns!);
     const [current] = await this.mustSucceed('read version', () => this.store.getMany([versionKey]));
     const version = current ? current.toString() : await this.createVersion(versionKey);
-    this.knownVersions.set(ns!, version);
+    this.rememberVersion(ns!, version);
     return version;
   }
 
@@ -204,7 +211,7 @@ export class VersionedCache {
   async getOrSet<T>(
     namespaces: Namespaces,
     key: string,
-    compute: () => Promise<T> | T,
+    compute: (context: ComputeContext) => Promise<T> | T,
     options?: GetOrSetOptions<T>,
   ): Promise<T> {
     return (await this.fetch(namespaces, key, compute, options)).value;
@@ -214,7 +221,7 @@ export class VersionedCache {
   async fetch<T>(
     namespaces: Namespaces,
     key: string,
-    compute: () => Promise<T> | T,
+    compute: (context: ComputeContext) => Promise<T> | T,
     options: GetOrSetOptions<T> = NO_OPTIONS,
   ): Promise<CacheResult<T>> {
     const call = this.resolveCall(namespaces, key, compute, options);
@@ -244,7 +251,7 @@ export class VersionedCache {
   private resolveCall<T>(
     namespaces: Namespaces,
     key: string,
-    compute: () => Promise<T> | T,
+    compute: (context: ComputeContext) => Promise<T> | T,
     options: GetOrSetOptions<T>,
   ): ResolvedCall<T> {
     if (typeof compute !== 'function') throw new VersionedCacheTypeError('compute', 'must be a function');
@@ -331,21 +338,24 @@ export class VersionedCache {
         : await this.guard('create version', () => this.createVersion(versionKeys[i]!));
       if (version === FAILED) return FAILED;
       versions.push(version);
-      this.knownVersions.set(namespaces[i]!, version);
+      if (version !== known[i]) this.rememberVersion(namespaces[i]!, version);
     }
     const entryKey = this.keys.entryKey(namespaces, versions, call.key);
     if (entryKey === guessedKey) {
       const raw = first[namespaces.length];
       const entry = raw ? this.readEntry(raw) : null;
-      if (entry && !this.isFresh(entry)) {
-        return {
-          versions,
-          entryKey,
-          entry: null,
-          stale: this.withinGrace(entry, call.graceMs) ? entry : null,
-        };
-      }
-      return { versions, entryKey, entry, stale: null };
+      if (entry && this.isFresh(entry)) return { versions, entryKey, entry, stale: null };
+      if (entry && this.withinGrace(entry, call.graceMs))
+        return { versions, entryKey, entry: null, stale: entry };
+      // A miss at versions this process already knew (it bumped them itself, or an earlier request
+      // learnt them): with grace, the previous generation may still answer while one refresh runs.
+      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+      if (!previousKey) return { versions, entryKey, entry: null, stale: null };
+      const read = await this.guard('read', () => this.store.getMany([previousKey]));
+      if (read === FAILED) return FAILED;
+      const previous = read[0] ? this.readEntry(read[0]) : null;
+      const stale = previous && this.withinGrace(previous, call.graceMs) ? previous : null;
+      return { versions, entryKey, entry: null, stale };
     }
 
     const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
@@ -361,18 +371,31 @@ export class VersionedCache {
   }
 
   /**
-   * Where the previous generation of this entry lives: at the versions this process saw before the
-   * bump or, for a process that saw none, one INCR back (a single namespace only: with several we
-   * cannot tell which one moved).
+   * Where the previous generation of this entry lives: at the versions this call expected, when
+   * they moved under it; else at the versions before the last change this process saw; else, for a
+   * process that saw none, one INCR back (a single namespace only: with several we cannot tell
+   * which one moved).
    */
   private previousEntryKey<T>(
     call: ResolvedCall<T>,
     known: readonly string[],
     current: readonly string[],
   ): string | null {
-    if (known.length === current.length) return this.keys.entryKey(call.namespaces, known, call.key);
-    if (current.length !== 1) return null;
-    return this.keys.entryKey(call.namespaces, [previousVersion(current[0]!)], call.key);
+    const moved = (versions: readonly string[]) => versions.some((version, i) => version !== current[i]);
+    if (known.length === current.length && moved(known)) {
+      return this.keys.entryKey(call.namespaces, known, call.key);
+    }
+    const before = current.map((version, i) => this.previousVersions.get(call.namespaces[i]!) ?? version);
+    if (moved(before)) return this.keys.entryKey(call.namespaces, before, call.key);
+    const previous = current.length === 1 ? previousVersion(current[0]!) : null;
+    return previous === null ? null : this.keys.entryKey(call.namespaces, [previous], call.key);
+  }
+
+  private rememberVersion(ns: string, version: string): void {
+    const known = this.knownVersions.get(ns);
+    if (known === version) return;
+    if (known !== undefined) this.previousVersions.set(ns, known);
+    this.knownVersions.set(ns, version);
   }
 
   private async miss<T>(
@@ -438,7 +461,7 @@ export class VersionedCache {
     { background = false } = {},
   ): Promise<Fill<T> | null> {
     const { lease } = this.options;
-    if (!lease) return this.computeAndStore(call, located);
+    if (!lease) return this.computeAndStore(call, located, background);
     const leaseKey = this.keys.leaseKey(located.entryKey);
     const token = randomUUID();
     const deadline = Date.now() + lease.maxWaitMs;
@@ -446,10 +469,12 @@ export class VersionedCache {
       const acquired = await this.guard('acquire lease', () =>
         this.store.setIfAbsent(leaseKey, token, lease.ttlMs),
       );
-      if (acquired === FAILED) return this.computeAndStore(call, located);
+      if (acquired === FAILED) return this.computeAndStore(call, located, background);
       if (acquired) {
         try {
-          return await this.computeAndStore(call, located);
+          const filled = await this.filledSince(call, located);
+          if (filled) return filled;
+          return await this.computeAndStore(call, located, background);
         } finally {
           // Not awaited: the value is ready, and waiters also see the entry itself.
           this.track(this.guard('release lease', () => this.store.deleteIfEquals(leaseKey, token)));
@@ -479,7 +504,8 @@ export class VersionedCache {
       const read = await this.guard('read', () => this.store.getMany([entryKey, leaseKey]));
       if (read === FAILED) return 'timeout';
       const entry = read[0] ? this.readEntry(read[0]) : null;
-      if (entry) {
+      // Only a fresh entry is the fill: an expired one kept for grace routes must not reach this caller.
+      if (entry && this.isFresh(entry)) {
         const value = this.decode(call, entry);
         if (value !== FAILED) return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
       }
@@ -487,11 +513,29 @@ export class VersionedCache {
     }
   }
 
-  private async computeAndStore<T>(call: ResolvedCall<T>, located: Located): Promise<Fill<T>> {
+  /**
+   * The entry another process stored between our read and our lease (it filled, then released its
+   * lease just before we asked): serving it saves a second computation of the same entry.
+   */
+  private async filledSince<T>(call: ResolvedCall<T>, located: Located): Promise<Fill<T> | null> {
+    const read = await this.guard('read', () => this.store.getMany([located.entryKey]));
+    if (read === FAILED || !read[0]) return null;
+    const entry = this.readEntry(read[0]);
+    // An early refresh starts from a fresh entry: only a different one shows that someone refreshed.
+    if (!entry || !this.isFresh(entry) || entry.createdAt === located.entry?.createdAt) return null;
+    const value = this.decode(call, entry);
+    return value === FAILED ? null : { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
+  }
+
+  private async computeAndStore<T>(
+    call: ResolvedCall<T>,
+    located: Located,
+    background = false,
+  ): Promise<Fill<T>> {
     const startedAt = Date.now();
     let value: T;
     try {
-      value = await call.compute();
+      value = await call.compute({ background });
     } catch (error) {
       const stale = located.stale ? this.decode(call, located.stale) : FAILED;
       if (stale === FAILED) throw error;
@@ -532,7 +576,7 @@ export class VersionedCache {
   }
 
   private async computeOnly<T>(call: ResolvedCall<T>, status: CacheStatus): Promise<CacheResult<T>> {
-    const value = await call.compute();
+    const value = await call.compute({ background: false });
     return { value, status, createdAt: Date.now(), stored: false };
   }
 
@@ -589,6 +633,9 @@ export class VersionedCache {
     const version = await this.mustSucceed('invalidate', () =>
       this.store.bumpVersion(this.keys.versionKey(ns), randomVersion()),
     );
+    // An INCR: the generation just left is one back, whatever this process saw last.
+    const previous = previousVersion(version);
+    if (previous !== null) this.previousVersions.set(ns, previous);
     this.knownVersions.set(ns, version);
     return version;
   }
@@ -630,6 +677,7 @@ export class VersionedCache {
         this.store.compareAndSet(versionKey, current, next),
       );
       if (published) {
+        this.previousVersions.set(ns, current);
         this.knownVersions.set(ns, next);
         return;
       }

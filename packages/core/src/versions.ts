@@ -9,7 +9,10 @@ export function randomVersion(): string {
   return String(randomInt(2 ** 32, 2 ** 47));
 }
 
-/** The generation just before `version` under plain INCRs; used to find grace material. */
-export function previousVersion(version: string): string {
-  return String(BigInt(version) - 1n);
+/**
+ * The generation just before `version` under plain INCRs; used to find grace material. Null for a
+ * version that is not an integer (a key overwritten by hand): it has no predecessor.
+ */
+export function previousVersion(version: string): string | null {
+  return /^-?\d+$/.test(version) ? String(BigInt(version) - 1n) : null;
 }

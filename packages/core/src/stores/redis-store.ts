@@ -18,7 +18,12 @@ interface ScriptedClient {
 // The bump returns INCR's integer reply as it is: Lua's tostring() prints numbers with 14
 // significant digits, so versions from 10^14 up (random starts reach 2^47) came back as '1.2e+14'.
 const SCRIPTS = {
-  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+  // A version that is not an integer (overwritten by hand) gets a fresh start rather than making
+  // every later invalidation of the namespace fail.
+  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then
+  local bumped = redis.pcall('INCR', KEYS[1])
+  if type(bumped) == 'number' then return bumped end
+end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]`,
   vcCompareAndSet: `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
