@@ -1,6 +1,7 @@
 export type {
   CacheResult,
   CacheStatus,
+  ComputeContext,
   GetOrSetOptions,
   InvalidateOptions,
   Namespaces,
@@ -18,6 +19,7 @@ export {
   VersionedCacheError,
   VersionedCacheTypeError,
 } from './errors.js';
+export * from './http/index.js';
 export { assertNamespace, KeySchema, normaliseNamespaces } from './keys.js';
 export type { CacheOptions, LeaseOptions } from './options.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';

@@ -1,0 +1,335 @@
+import type { Namespaces, VersionedCache } from '../cache.js';
+import { type Duration, parseDuration } from '../duration.js';
+import { VersionedCacheTypeError } from '../errors.js';
+import { normaliseNamespaces } from '../keys.js';
+import { assertKnownOptions } from '../options.js';
+import { formatCacheControl, privatise } from './cache-control.js';
+
+/** The request as the core sees it: plain values, no framework type. */
+export interface HttpRequest {
+  /** Upper case, as Node gives it. */
+  method: string;
+  /** The request target as received (path and query, from the mount root): Express `originalUrl`. */
+  url: string;
+  /** Node's `IncomingHttpHeaders`: lower-case names. */
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+export interface CacheControlOptions {
+  /**
+   * `max-age` for clients: how long a browser may reuse the response without asking. Keep it short:
+   * invalidation happens on the server, and a client that revalidates gets a cheap 304.
+   * @default 0
+   */
+  maxAge?: Duration;
+  /**
+   * `s-maxage` for shared caches (CDNs); only on public responses.
+   * @default undefined (not sent)
+   */
+  sMaxAge?: Duration;
+  /**
+   * `stale-while-revalidate` for clients and CDNs.
+   * @default undefined (not sent)
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * `public` or `private`. Entries scoped per user (`perUser`) are always sent `private`.
+   * @default 'public'
+   */
+  visibility?: 'public' | 'private';
+  /**
+   * Adds `must-revalidate`.
+   * @default true when maxAge is 0
+   */
+  mustRevalidate?: boolean;
+}
+
+/**
+ * The options a route can set. `Req` is the request type the `key` and `perUser` functions receive:
+ * the framework's request in an adapter, the plain `HttpRequest` otherwise.
+ */
+export interface RouteCacheOptions<Req = HttpRequest> {
+  /**
+   * How long a stored response stays fresh on the server (invalidation ends it earlier).
+   * @default the cache's `ttl`
+   */
+  ttl?: Duration;
+  /**
+   * How long past `ttl`, or after an invalidation, the previous response may still be served
+   * (`X-Cache: STALE`) while one refresh runs in the background.
+   * @default 0 (never stale)
+   */
+  grace?: Duration;
+  /**
+   * The Cache-Control sent with cacheable responses: directives, a literal value, or `false` to send
+   * none. A Cache-Control the handler sets itself wins.
+   * @default { maxAge: 0 } (`public, max-age=0, must-revalidate`)
+   */
+  cacheControl?: CacheControlOptions | string | false;
+  /**
+   * Request headers the response depends on: their values join the key and they are sent in `Vary`.
+   * Add to the app's list. A response whose own `Vary` names a header not listed here is not stored.
+   * @default []
+   */
+  vary?: readonly string[];
+  /**
+   * The key part that replaces host + path + sorted query; vary values and the user scope are still
+   * added.
+   * @default host, path and sorted query
+   */
+  key?: (request: Req) => string;
+  /**
+   * Scopes entries per user, which lets requests with Authorization or Cookie be stored: returns the
+   * user's id (it joins the key), or undefined/null/'' to not cache this request. Such entries are
+   * sent `Cache-Control: private`.
+   * @default undefined (requests with Authorization or Cookie are never stored)
+   */
+  perUser?: (request: Req) => string | null | undefined;
+  /**
+   * Further namespaces the responses depend on, added to the app's: invalidating any of them
+   * invalidates the entry.
+   * @default []
+   */
+  namespaces?: Namespaces;
+  /**
+   * Response statuses that may be stored.
+   * @default [200, 203, 204, 300, 301, 404, 410]
+   */
+  statuses?: readonly number[];
+  /**
+   * Largest body buffered for storing, in bytes; past it the response streams through uncached.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodySize?: number;
+  /**
+   * Further response headers stored and replayed on hits, besides Content-Type, Content-Language,
+   * Content-Encoding, Content-Disposition, Content-Location, Link, Location, Last-Modified, ETag,
+   * Cache-Control and Expires.
+   * @default []
+   */
+  storeHeaders?: readonly string[];
+  /**
+   * Whether a request's `Cache-Control: no-cache` (or `max-age=0`, or `Pragma: no-cache`) skips the
+   * lookup and recomputes. Off by default: a client must not make the server recompute at will.
+   * @default false
+   */
+  honorNoCache?: boolean;
+  /**
+   * Longest wait for a handler's response before giving up on storing it: the response then goes
+   * through uncached, and requests waiting on it run their own handler.
+   * @default '30s'
+   */
+  handlerTimeout?: Duration;
+  /**
+   * Invalidate the namespaces after a successful (2xx or 3xx) POST, PUT, PATCH or DELETE; the response
+   * completes once the new version is written.
+   * @default false
+   */
+  invalidateOnMutation?: boolean;
+}
+
+export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<Req> {
+  /** The cache `createCache()` returned. */
+  cache: VersionedCache;
+  /**
+   * Name of the header that says HIT, MISS, STALE or BYPASS, or `false` for none.
+   * @default 'X-Cache'
+   */
+  cacheStatusHeader?: string | false;
+}
+
+export interface ResolvedHttpPolicy<Req> {
+  enabled: boolean;
+  namespaces: readonly string[];
+  ttlMs: number | undefined;
+  graceMs: number;
+  cacheControl: { public: string; private: string } | null;
+  vary: readonly string[];
+  key: ((request: Req) => string) | undefined;
+  perUser: ((request: Req) => string | null | undefined) | undefined;
+  statuses: ReadonlySet<number>;
+  maxBodySize: number;
+  storeHeaders: ReadonlySet<string>;
+  honorNoCache: boolean;
+  handlerTimeoutMs: number;
+  invalidateOnMutation: boolean;
+}
+
+const ROUTE_OPTIONS = [
+  'ttl',
+  'grace',
+  'cacheControl',
+  'vary',
+  'key',
+  'perUser',
+  'namespaces',
+  'statuses',
+  'maxBodySize',
+  'storeHeaders',
+  'honorNoCache',
+  'handlerTimeout',
+  'invalidateOnMutation',
+] as const;
+export const ROUTE_OPTION_NAMES: ReadonlySet<string> = new Set(ROUTE_OPTIONS);
+export const HTTP_OPTION_NAMES: ReadonlySet<string> = new Set([
+  ...ROUTE_OPTIONS,
+  'cache',
+  'cacheStatusHeader',
+]);
+
+export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
+const DEFAULT_MAX_BODY = 1024 * 1024;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function headerNames(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw new VersionedCacheTypeError(field, 'must be an array of header names');
+  return value.map((name, i) => {
+    if (typeof name !== 'string' || !TOKEN.test(name))
+      throw new VersionedCacheTypeError(`${field}[${i}]`, `'${String(name)}' is not a header name`);
+    return name.toLowerCase();
+  });
+}
+
+function seconds(field: string, value: Duration | undefined): number | undefined {
+  return value === undefined
+    ? undefined
+    : Math.floor(parseDuration(field, value, { allowZero: true }) / 1000);
+}
+
+function resolveCacheControl(value: unknown): ResolvedHttpPolicy<unknown>['cacheControl'] {
+  if (value === false) return null;
+  if (typeof value === 'string') {
+    if (value.trim().length === 0 || /[\r\n]/.test(value))
+      throw new VersionedCacheTypeError('cacheControl', 'must be a non-empty single-line header value');
+    return { public: value.trim(), private: privatise(value) };
+  }
+  if (typeof value !== 'object' || value === null)
+    throw new VersionedCacheTypeError('cacheControl', 'must be an object, a string or false');
+  const options = value as CacheControlOptions;
+  assertKnownOptions(
+    'cacheControl',
+    options,
+    new Set(['maxAge', 'sMaxAge', 'staleWhileRevalidate', 'visibility', 'mustRevalidate']),
+  );
+  const visibility = options.visibility ?? 'public';
+  if (visibility !== 'public' && visibility !== 'private')
+    throw new VersionedCacheTypeError('cacheControl.visibility', "must be 'public' or 'private'");
+  if (options.mustRevalidate !== undefined && typeof options.mustRevalidate !== 'boolean')
+    throw new VersionedCacheTypeError('cacheControl.mustRevalidate', 'must be a boolean');
+  const maxAgeS = seconds('cacheControl.maxAge', options.maxAge) ?? 0;
+  const parts = {
+    maxAgeS,
+    sMaxAgeS: seconds('cacheControl.sMaxAge', options.sMaxAge),
+    staleWhileRevalidateS: seconds('cacheControl.staleWhileRevalidate', options.staleWhileRevalidate),
+    mustRevalidate: options.mustRevalidate ?? maxAgeS === 0,
+  };
+  return {
+    public: formatCacheControl({ ...parts, visibility }),
+    private: formatCacheControl({ ...parts, visibility: 'private' }),
+  };
+}
+
+function optionalFunction<F>(field: string, value: unknown): F | undefined {
+  if (value !== undefined && typeof value !== 'function')
+    throw new VersionedCacheTypeError(field, 'must be a function');
+  return value as F | undefined;
+}
+
+function optionalBoolean(field: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new VersionedCacheTypeError(field, 'must be a boolean');
+  return value;
+}
+
+/**
+ * Validates route options and merges them over `base`: namespaces, vary and storeHeaders add to the
+ * base's lists; every other option replaces. Every mistake is a TypeError naming the field.
+ */
+export function mergeRouteOptions<Req>(
+  base: ResolvedHttpPolicy<Req>,
+  options: RouteCacheOptions<Req> | false,
+  known: ReadonlySet<string> = ROUTE_OPTION_NAMES,
+): ResolvedHttpPolicy<Req> {
+  if (options === false) return { ...base, enabled: false };
+  if (typeof options !== 'object' || options === null)
+    throw new VersionedCacheTypeError('options', 'must be an object (or false to opt out)');
+  assertKnownOptions('options', options, known);
+  const o = options;
+  const statuses =
+    o.statuses === undefined
+      ? base.statuses
+      : new Set(
+          (Array.isArray(o.statuses) ? o.statuses : [null]).map((status, i) => {
+            if (!Number.isInteger(status) || status < 100 || status > 599)
+              throw new VersionedCacheTypeError(`statuses[${i}]`, 'must be an HTTP status code');
+            return status as number;
+          }),
+        );
+  if (statuses.has(206) || statuses.has(304))
+    throw new VersionedCacheTypeError('statuses', '206 and 304 answer one request and cannot be stored');
+  const maxBodySize = o.maxBodySize ?? base.maxBodySize;
+  if (!Number.isInteger(maxBodySize) || maxBodySize < 0)
+    throw new VersionedCacheTypeError('maxBodySize', 'must be a non-negative integer (bytes)');
+  const vary = o.vary === undefined ? [] : headerNames('vary', o.vary);
+  if (vary.includes('authorization') || vary.includes('cookie'))
+    throw new VersionedCacheTypeError('vary', 'use perUser to key entries by user, not the raw credentials');
+  return {
+    enabled: true,
+    namespaces:
+      o.namespaces === undefined
+        ? base.namespaces
+        : normaliseNamespaces([...base.namespaces, ...normaliseNamespaces(o.namespaces, 'namespaces')]),
+    ttlMs: o.ttl === undefined ? base.ttlMs : parseDuration('ttl', o.ttl),
+    graceMs: o.grace === undefined ? base.graceMs : parseDuration('grace', o.grace, { allowZero: true }),
+    cacheControl: o.cacheControl === undefined ? base.cacheControl : resolveCacheControl(o.cacheControl),
+    vary: [...new Set([...base.vary, ...vary])].sort(),
+    key: optionalFunction('key', o.key) ?? base.key,
+    perUser: optionalFunction('perUser', o.perUser) ?? base.perUser,
+    statuses,
+    maxBodySize,
+    storeHeaders: new Set([
+      ...base.storeHeaders,
+      ...(o.storeHeaders === undefined ? [] : headerNames('storeHeaders', o.storeHeaders)),
+    ]),
+    honorNoCache: optionalBoolean('honorNoCache', o.honorNoCache) ?? base.honorNoCache,
+    handlerTimeoutMs:
+      o.handlerTimeout === undefined
+        ? base.handlerTimeoutMs
+        : parseDuration('handlerTimeout', o.handlerTimeout),
+    invalidateOnMutation:
+      optionalBoolean('invalidateOnMutation', o.invalidateOnMutation) ?? base.invalidateOnMutation,
+  };
+}
+
+export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<Req> {
+  return {
+    enabled: true,
+    namespaces: normaliseNamespaces(namespaces),
+    ttlMs: undefined,
+    graceMs: 0,
+    cacheControl: resolveCacheControl({}),
+    vary: [],
+    key: undefined,
+    perUser: undefined,
+    statuses: new Set(DEFAULT_STATUSES),
+    maxBodySize: DEFAULT_MAX_BODY,
+    storeHeaders: new Set(),
+    honorNoCache: false,
+    handlerTimeoutMs: 30_000,
+    invalidateOnMutation: false,
+  };
+}
+
+/** Whether two policies look up the same entries the same way, so one lookup serves both. */
+export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolicy<Req>): boolean {
+  return (
+    a.namespaces.join('\n') === b.namespaces.join('\n') &&
+    a.vary.join('\n') === b.vary.join('\n') &&
+    a.key === b.key &&
+    a.perUser === b.perUser &&
+    a.graceMs === b.graceMs &&
+    a.honorNoCache === b.honorNoCache &&
+    a.maxBodySize === b.maxBodySize &&
+    a.handlerTimeoutMs === b.handlerTimeoutMs
+  );
+}
