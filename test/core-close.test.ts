@@ -46,6 +46,27 @@ describe('close() on a real Redis', () => {
     await cache.close(); // a second close is harmless
   });
 
+  it('resolves while Redis is down, and the connection stays closed when Redis returns', async () => {
+    const down = await startRedis();
+    try {
+      const cache = createCache({ redis: down.url, timeout: 200 });
+      expect(await cache.getOrSet('ns', 'k', () => 1)).toBe(1);
+      const { client } = cache.store as RedisStore;
+      await down.kill();
+      const deadline = Date.now() + 5_000;
+      while (client.status === 'ready' && Date.now() < deadline) await sleep(10);
+      expect(client.status).not.toBe('ready');
+      const startedAt = Date.now();
+      await cache.close();
+      expect(Date.now() - startedAt).toBeLessThan(1_000);
+      await down.restart();
+      await sleep(500);
+      expect(client.status).not.toBe('ready');
+    } finally {
+      await down.stop();
+    }
+  });
+
   it('leaves a client passed in open and usable', async () => {
     const client = new Redis(server.url);
     try {

@@ -113,8 +113,10 @@ export class RedisStore implements CacheStore {
   readonly boundsLatency: boolean;
   private readonly ownsClient: boolean;
   private readonly isCluster: boolean;
+  private readonly commandTimeoutMs: number;
 
   constructor(input: RedisInput, options: RedisStoreOptions) {
+    this.commandTimeoutMs = options.commandTimeoutMs;
     if (isClient(input)) {
       this.client = input;
       this.ownsClient = false;
@@ -183,12 +185,23 @@ export class RedisStore implements CacheStore {
     // QUIT is answered before the socket closes: wait for the end, so that a closed cache holds no
     // socket open. The command timeout bounds QUIT on a hung server; then we drop the connection.
     const ended = new Promise<void>((resolve) => this.client.once('end', resolve));
-    try {
-      await this.client.quit();
-    } catch {
+    if (this.client.status === 'ready') {
+      try {
+        await this.client.quit();
+      } catch {
+        this.client.disconnect();
+      }
+    } else {
+      // Not connected (Redis down, reconnecting): QUIT would wait in the offline queue forever.
       this.client.disconnect();
     }
-    await ended;
+    // A client dropped between reconnect attempts may never emit 'end'; do not hang on it.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.commandTimeoutMs);
+    });
+    await Promise.race([ended, bound]);
+    clearTimeout(timer);
   }
 
   private scripted(): ScriptedClient {
