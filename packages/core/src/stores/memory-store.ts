@@ -57,7 +57,8 @@ export class MemoryStore implements CacheStore {
 
   async bumpVersion(key: string, startIfMissing: string): Promise<string> {
     const current = this.readScalar(key);
-    const next = current === undefined || !/^-?\d+$/.test(current) ? startIfMissing : String(BigInt(current) + 1n);
+    const next =
+      current === undefined || !/^-?\d+$/.test(current) ? startIfMissing : String(BigInt(current) + 1n);
     this.scalars.set(key, { value: next, expiresAt: Number.POSITIVE_INFINITY });
     return next;
   }
