@@ -414,31 +414,11 @@ export class VersionedCache {
       located.entryKey,
       () => this.fill(call, located) as Promise<Fill<unknown>>,
     );
-    const joined = leader ? await promise : await this.waitBounded(promise);
-    // The computation this request joined outlived the lease's wait bound: compute our own, as a
-    // waiter in another process would.
-    if (joined === 'timeout') return this.computeAndStore(call, located, false);
-    const fill = joined as Fill<T>;
+    const fill = (await promise) as Fill<T>;
     // An unstorable value (for HTTP: a response with Set-Cookie, an error page) belongs to the caller
     // that computed it; everyone else computes their own.
     if (leader || fill.stored || fill.status === 'HIT') return fill;
     return this.computeOnly(call, 'MISS');
-  }
-
-  /** A joined in-process computation, bounded like a wait on another process's lease. */
-  private async waitBounded<V>(promise: Promise<V>): Promise<V | 'timeout'> {
-    const { lease } = this.options;
-    if (!lease) return promise;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, lease.maxWaitMs, 'timeout');
-      timer.unref();
-    });
-    try {
-      return await Promise.race([promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Starts a background refresh unless one for this entry is already under way here. */
