@@ -131,6 +131,7 @@ export class VersionedCache {
   private readonly namespaceLists = new LRUCache<string, readonly string[]>({ max: 10_000 });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
   private readonly policies = new WeakMap<object, CallPolicy<unknown>>();
+  private readonly frozenLists = new WeakMap<readonly string[], readonly string[]>();
   private readonly fills = new SingleFlight<Fill<unknown>>();
   /** Background refreshes apart from fills, so that a waiting request never joins one that may give up. */
   private readonly refreshes = new SingleFlight<Fill<unknown> | null>();
@@ -255,8 +256,14 @@ export class VersionedCache {
     options: GetOrSetOptions<T>,
   ): ResolvedCall<T> {
     if (typeof compute !== 'function') throw new VersionedCacheTypeError('compute', 'must be a function');
+    const policy = this.resolvePolicy(options);
+    // Spelled out rather than spread: one object shape for every call keeps the hit path monomorphic.
     return {
-      ...this.resolvePolicy(options),
+      ttl: policy.ttl,
+      graceMs: policy.graceMs,
+      earlyBeta: policy.earlyBeta,
+      codec: policy.codec,
+      shouldStore: policy.shouldStore,
       namespaces: this.normalised(namespaces),
       key: assertEntryKey(key),
       compute,
@@ -289,7 +296,17 @@ export class VersionedCache {
 
   /** Normalising and validating namespace lists is a hit-path cost worth paying once per list. */
   private normalised(namespaces: Namespaces): readonly string[] {
-    if (typeof namespaces !== 'string' && !Array.isArray(namespaces)) return normaliseNamespaces(namespaces);
+    if (typeof namespaces !== 'string') {
+      if (!Array.isArray(namespaces)) return normaliseNamespaces(namespaces);
+      // A frozen list (every adapter route passes the same one) cannot change: remember it by identity.
+      const known = this.frozenLists.get(namespaces);
+      if (known) return known;
+      if (Object.isFrozen(namespaces)) {
+        const list = Object.freeze(normaliseNamespaces(namespaces));
+        this.frozenLists.set(namespaces, list);
+        return list;
+      }
+    }
     // Valid names hold no control characters, so the separator cannot make two lists collide.
     const id = typeof namespaces === 'string' ? namespaces : namespaces.join('\u0000');
     let list = this.namespaceLists.get(id);

@@ -30,7 +30,7 @@ export function assertNamespace(value: unknown, field = 'namespace'): string {
 export function normaliseNamespaces(value: unknown, field = 'namespace'): readonly string[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw new VersionedCacheTypeError(field, 'must name at least one namespace');
-  return [...new Set(list.map((ns) => assertNamespace(ns, field)))].sort();
+  return Object.freeze([...new Set(list.map((ns) => assertNamespace(ns, field)))].sort());
 }
 
 export function assertPrefix(value: unknown): string {
