@@ -57,8 +57,8 @@ export interface SpecRoute {
   /** A static path such as `/items`. */
   path: string;
   /**
-   * Per-route options in the adapter's idiom (Express `cacheRoute(options)`); `false` opts out;
-   * undefined: the app options only.
+   * Per-route options in the adapter's idiom (Express and Koa `cacheRoute(options)`, Fastify's
+   * route `config.cache`); `false` opts out; undefined: the app options only.
    */
   options?: SpecRouteOptions | false;
   /**
