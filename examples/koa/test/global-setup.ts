@@ -1,21 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { PACKAGE_DIR } from './helpers.js';
+import { fileURLToPath } from 'node:url';
+import { buildDistIfStale } from '../../shared/build-dist.ts';
 
-const newest = (dir: string): number =>
-  Math.max(...readdirSync(dir).map((name) => statSync(join(dir, name)).mtimeMs));
-
-/**
- * The server test runs the compiled `dist/server.js`, as `pnpm start` does: compile it first when
- * the sources are newer (turbo's `build` has usually done it already).
- */
-export default async function setup(): Promise<void> {
-  const src = join(PACKAGE_DIR, 'src');
-  const dist = join(PACKAGE_DIR, 'dist');
-  if (existsSync(join(dist, 'server.js')) && newest(dist) >= newest(src)) return;
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: PACKAGE_DIR });
+export default function setup(): Promise<void> {
+  return buildDistIfStale(fileURLToPath(new URL('..', import.meta.url)));
 }

@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-
-export const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Reply {
   status: number;
@@ -29,10 +26,10 @@ export interface Server {
   stop(): Promise<number | null>;
 }
 
-/** Starts `node dist/server.js` (what `pnpm start` runs) on a port the kernel picks. */
-export async function startServer(env: Record<string, string>): Promise<Server> {
+/** Starts `node dist/server.js` of an example (what `pnpm start` runs) on a port the kernel picks. */
+export async function startServer(packageDir: string, env: Record<string, string>): Promise<Server> {
   const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: PACKAGE_DIR,
+    cwd: packageDir,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
