@@ -22,7 +22,11 @@ async function startServer(framework, mode, redisUrl) {
 }
 
 function load(port, path) {
-  return autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: CONNECTIONS, duration: DURATION_S });
+  return autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
 }
 
 const redis = await startRedis();

@@ -4,7 +4,9 @@ import { createServer } from 'node:http';
 import { createCache } from '@versioned-cache/core';
 
 const [framework, mode, redisUrl] = process.argv.slice(2);
-const body = { rows: Array.from({ length: 20 }, (_, i) => ({ day: i, total: i * 1000, label: 'x'.repeat(20) })) };
+const body = {
+  rows: Array.from({ length: 20 }, (_, i) => ({ day: i, total: i * 1000, label: 'x'.repeat(20) })),
+};
 // A handler with real work, as the dashboard's are: an aggregation over 20,000 rows (~1-2 ms).
 const rows = Array.from({ length: 20_000 }, (_, i) => ({ day: i % 30, value: (i * 7919) % 1000 }));
 function report() {
@@ -13,7 +15,8 @@ function report() {
   const sorted = [...rows].sort((a, b) => a.value - b.value);
   return { totals, p50: sorted[rows.length >> 1].value, p99: sorted[Math.floor(rows.length * 0.99)].value };
 }
-const cache = mode === 'bare' ? null : createCache({ redis: mode === 'redis' ? redisUrl : undefined, ttl: '1h' });
+const cache =
+  mode === 'bare' ? null : createCache({ redis: mode === 'redis' ? redisUrl : undefined, ttl: '1h' });
 
 async function expressApp() {
   const { default: express } = await import('express');

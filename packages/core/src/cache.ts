@@ -86,6 +86,16 @@ export interface Warmer {
 type ErrorListener = (error: VersionedCacheError) => void;
 
 const GET_OR_SET_OPTIONS = new Set(['ttl', 'grace', 'earlyRefresh', 'codec', 'shouldStore']);
+/** Lease tokens of background refreshes start with it, so that a waiter can tell who holds the lease. */
+const REFRESH_LEASE = 'refresh:';
+
+/**
+ * @internal An option of the HTTP layer's lookups made before routing (Express and Koa middleware):
+ * such a call without grace does not wait while another caller refreshes the entry in the background
+ * (a caller with grace: the path's route, which looks up itself) but computes at once, and its
+ * compute hands the request to that route, which answers from stale.
+ */
+export const YIELD_TO_REFRESH: unique symbol = Symbol('versioned-cache yield to refresh');
 const WARM_PUBLISH_ATTEMPTS = 3;
 const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 const FAILED: unique symbol = Symbol('store-failed');
@@ -97,6 +107,7 @@ interface CallPolicy<T> {
   earlyBeta: number;
   codec: Codec<T>;
   shouldStore: (value: T) => boolean;
+  yieldToRefresh: boolean;
 }
 
 interface ResolvedCall<T> extends CallPolicy<T> {
@@ -264,6 +275,7 @@ export class VersionedCache {
       earlyBeta: policy.earlyBeta,
       codec: policy.codec,
       shouldStore: policy.shouldStore,
+      yieldToRefresh: policy.yieldToRefresh,
       namespaces: this.normalised(namespaces),
       key: assertEntryKey(key),
       compute,
@@ -289,6 +301,7 @@ export class VersionedCache {
       earlyBeta,
       codec: options.codec ?? (jsonCodec as Codec<T>),
       shouldStore: options.shouldStore ?? (() => true),
+      yieldToRefresh: (options as { [YIELD_TO_REFRESH]?: boolean })[YIELD_TO_REFRESH] === true,
     };
     if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
     return policy;
@@ -480,7 +493,7 @@ export class VersionedCache {
     const { lease } = this.options;
     if (!lease) return this.computeAndStore(call, located, background);
     const leaseKey = this.keys.leaseKey(located.entryKey);
-    const token = randomUUID();
+    const token = background ? `${REFRESH_LEASE}${randomUUID()}` : randomUUID();
     const deadline = Date.now() + lease.maxWaitMs;
     for (;;) {
       const acquired = await this.guard('acquire lease', () =>
@@ -501,7 +514,7 @@ export class VersionedCache {
       if (background) return null;
       const filled = await this.waitForFill(call, located.entryKey, leaseKey, deadline);
       if (filled === 'lease-free') continue;
-      if (filled === 'timeout') return this.computeAndStore(call, located);
+      if (filled === 'timeout' || filled === 'refreshing') return this.computeAndStore(call, located);
       return filled;
     }
   }
@@ -512,7 +525,7 @@ export class VersionedCache {
     entryKey: string,
     leaseKey: string,
     deadline: number,
-  ): Promise<Fill<T> | 'lease-free' | 'timeout'> {
+  ): Promise<Fill<T> | 'lease-free' | 'timeout' | 'refreshing'> {
     const { pollMs } = this.options.lease as { pollMs: number };
     for (;;) {
       const remaining = deadline - Date.now();
@@ -527,6 +540,10 @@ export class VersionedCache {
         if (value !== FAILED) return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
       }
       if (!read[1]) return 'lease-free';
+      // A background refresh holds the lease: its caller has grace and this one none, so they are two
+      // policies of one key, and this one asked to let its compute route the request instead.
+      if (call.yieldToRefresh && call.graceMs === 0 && read[1].toString().startsWith(REFRESH_LEASE))
+        return 'refreshing';
     }
   }
 

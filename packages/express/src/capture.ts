@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { CapturedResponse, ProduceContext } from '@versioned-cache/core';
 
-type Captured = Omit<CapturedResponse, 'route' | 'noStore'>;
+type Captured = Omit<CapturedResponse, 'route' | 'noStore' | 'request'>;
 type Callback = (error?: Error | null) => void;
 
 const EMPTY = Buffer.alloc(0);

@@ -12,6 +12,9 @@ import {
   type ProduceContext,
   type RouteCacheOptions,
   VersionedCacheError,
+  VersionedCacheTypeError,
+  type WarmRequest,
+  type WarmRoutesOptions,
 } from '@versioned-cache/core';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { capture } from './capture.js';
@@ -41,6 +44,14 @@ declare global {
 export type ExpressCacheOptions = HttpCacheOptions<Request>;
 /** `cacheRoute()` options. */
 export type ExpressRouteOptions = RouteCacheOptions<Request>;
+/** `warmRoutes()` options. */
+export interface ExpressWarmOptions extends WarmRoutesOptions<Request> {
+  /**
+   * The `versionedCache()` middleware the routes are behind.
+   * @default the only `versionedCache()` middleware `app.use()`d on `app` itself
+   */
+  cache?: RequestHandler;
+}
 
 interface State extends RequestCache {
   status: CacheStatus;
@@ -57,6 +68,8 @@ interface State extends RequestCache {
 
 const STATE = Symbol('versioned-cache');
 const synthetic = new WeakSet<IncomingMessage>();
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+const policies = new WeakMap<object, HttpCache<Request>>();
 const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const state = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 
@@ -67,7 +80,7 @@ const state = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
  */
 export function versionedCache(namespaces: Namespaces, options: ExpressCacheOptions): RequestHandler {
   const app = createHttpCache<Request>(namespaces, options);
-  return (req, res, next) => {
+  const middleware: RequestHandler = (req, res, next) => {
     const outer = state(req);
     const s: State = {
       status: 'BYPASS',
@@ -106,6 +119,42 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
     if (outer?.pending) void outer.pending.then(() => (s.pending = serve(app, req, res, next, s)));
     else s.pending = serve(app, req, res, next, s);
   };
+  policies.set(middleware, app);
+  return middleware;
+}
+
+/**
+ * Warms routes on `cache.invalidate(ns, { warm: true })`: each path is replayed in-process as a
+ * synthetic GET through the root app (as a stale refresh is), and its response stored under the new
+ * version before it is published. Returns a function that unregisters them.
+ */
+export function warmRoutes(app: Application, options: ExpressWarmOptions): () => void {
+  const { cache, ...rest } = (options ?? {}) as ExpressWarmOptions;
+  return policyOf(app, cache).warmRoutes(rest, (request, ctx) => replayThrough(rootOf(app), request, ctx), [
+    'cache',
+  ]);
+}
+
+function policyOf(app: Application, cache: RequestHandler | undefined): HttpCache<Request> {
+  if (cache !== undefined) {
+    const http = policies.get(cache);
+    if (!http) throw new VersionedCacheTypeError('cache', 'must be a middleware versionedCache() returned');
+    return http;
+  }
+  const stack = (app as { router?: { stack?: { handle?: object }[] } }).router?.stack ?? [];
+  const found = stack.flatMap((layer) => (layer.handle && policies.get(layer.handle)) || []);
+  if (found.length !== 1)
+    throw new VersionedCacheTypeError(
+      'cache',
+      `app uses ${found.length} versionedCache() middlewares: pass the one the routes are behind`,
+    );
+  return found[0]!;
+}
+
+function rootOf(app: Application): Application {
+  let root = app;
+  while ((root as { parent?: Application }).parent) root = (root as { parent?: Application }).parent!;
+  return root;
 }
 
 /**
@@ -177,7 +226,9 @@ function serve(
     captured = true;
     return { ...response, noStore: s.noStore, route: s.http };
   };
-  return http.handle({ method: req.method, url: req.originalUrl, headers: req.headers }, produce, req).then(
+  const request = { method: req.method, url: req.originalUrl, headers: req.headers };
+  // The middleware's lookup comes before routing: a route that looks up itself may take the request over.
+  return http.handle(request, produce, req, http === s.app).then(
     (outcome) => {
       if (s.http === http) s.status = outcome.status;
       if (outcome.response && !res.headersSent) send(res, outcome.response, captured);
@@ -200,13 +251,20 @@ function send(res: Response, response: HttpResponse, replaceHeaders: boolean): v
  * whose response is captured and never sent anywhere.
  */
 function replay(req: Request, ctx: ProduceContext): Promise<CapturedResponse<Request> | null> {
-  let app: Application = req.app;
-  while ((app as { parent?: Application }).parent) app = (app as { parent?: Application }).parent!;
+  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = req.headers;
+  return replayThrough(rootOf(req.app), { url: req.originalUrl, headers }, ctx);
+}
+
+/** A synthetic GET through `app` that no `versionedCache()` looks up: its response is captured only. */
+function replayThrough(
+  app: Application,
+  request: WarmRequest | { url: string; headers: Request['headers'] },
+  ctx: ProduceContext,
+): Promise<CapturedResponse<Request> | null> {
   const fake = new IncomingMessage(new Socket());
   fake.method = 'GET';
-  fake.url = req.originalUrl;
-  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = req.headers;
-  fake.headers = headers;
+  fake.url = request.url;
+  fake.headers = { ...request.headers };
   fake.push(null);
   synthetic.add(fake);
   const fakeRes = new ServerResponse(fake);
@@ -217,7 +275,9 @@ function replay(req: Request, ctx: ProduceContext): Promise<CapturedResponse<Req
   });
   return run.response.then((response) => {
     const routed = state(fake as Request);
-    return response && { ...response, noStore: routed?.noStore, route: routed?.http };
+    return (
+      response && { ...response, noStore: routed?.noStore, route: routed?.http, request: fake as Request }
+    );
   });
 }
 

@@ -15,6 +15,9 @@ import {
   RequestCacheState,
   type RouteCacheOptions,
   readBody,
+  VersionedCacheTypeError,
+  type WarmRequest,
+  type WarmRoutesOptions,
 } from '@versioned-cache/core';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -34,6 +37,8 @@ declare module 'fastify' {
 
 /** `config.cache` of a route. The key functions receive Fastify's `request`. */
 export type FastifyRouteCacheOptions = RouteCacheOptions<FastifyRequest>;
+/** `warmRoutes()` options; `route` is the route's `config.cache`, when it changes the lookup. */
+export type FastifyWarmOptions = WarmRoutesOptions<FastifyRequest>;
 /** Plugin options: `namespace`, `cache` and every route option. */
 export interface FastifyCacheOptions extends HttpCacheOptions<FastifyRequest> {
   /** The namespace, or namespaces, of the entries of the routes in the plugin's scope. */
@@ -48,7 +53,12 @@ class State extends RequestCacheState<FastifyRequest> {
   outcome: Promise<HttpOutcome | null> | undefined;
 }
 
-const ROUTE = Symbol('versioned-cache route');
+/**
+ * The registration that owns each scope's routes: the one registered in that scope or, for a scope
+ * created after it, in the nearest parent; a registration in a nested scope takes over there. Read
+ * per request, so routes declared before the plugin loaded (`register()` not awaited) are cached too.
+ */
+const owners = new WeakMap<object, Http>();
 /** Marks a refresh's synthetic request; its value is a one-time token, so a client cannot forge it. */
 const REFRESH = 'x-versioned-cache-refresh';
 const refreshes = new Map<string, Refresh>();
@@ -67,23 +77,32 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
     return done(named(error) as Error);
   }
   if (!instance.hasRequestDecorator('cache')) instance.decorateRequest('cache', null, []);
+  owners.set(instance, app);
+  // fastify-plugin: `instance` is the registering scope; scopes created in it from now on get our hooks.
+  instance.addHook('onRegister', (child) => {
+    owners.set(child, app);
+  });
 
-  // Each route's policy is resolved once here; a plugin registered in a nested scope runs last and owns the route.
+  // A route declared from now on has its options validated when declared (remembered per options object).
   instance.addHook('onRoute', (route) => {
-    let http = app;
     try {
-      if (route.config?.cache !== undefined) http = app.route(route.config.cache);
+      if (route.config?.cache !== undefined) app.route(route.config.cache);
     } catch (error) {
       throw named(error);
     }
-    route.config = { ...route.config, [ROUTE]: { owner: app, http } } as typeof route.config;
   });
 
   instance.addHook('onRequest', (request, reply, next) => {
-    const route = (request.routeOptions.config as { [ROUTE]?: { owner: Http; http: Http } })[ROUTE];
-    if (route?.owner !== app) return next();
+    if (owners.get(request.server) !== app || request.is404) return next();
+    let http: Http;
+    try {
+      const options = request.routeOptions.config.cache;
+      http = options === undefined ? app : app.route(options);
+    } catch (error) {
+      return next(named(error) as Error);
+    }
     const s = new State(app);
-    s.http = route.http;
+    s.http = http;
     request.cache = s;
     const headers = request.raw.headers;
     const token = headers[REFRESH];
@@ -91,7 +110,10 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
       delete headers[REFRESH];
       const refresh = refreshes.get(String(token));
       if (refresh) {
-        s.expect(refresh.ctx).then(refresh.resolve, () => refresh.resolve(null));
+        s.expect(refresh.ctx).then(
+          (captured) => refresh.resolve(captured && { ...captured, request }),
+          () => refresh.resolve(null),
+        );
         return next();
       }
     }
@@ -103,7 +125,7 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
       next(error);
     };
     s.outcome = s
-      .handle(route.http, { method: request.method, url: request.url, headers }, request, {
+      .handle(http, { method: request.method, url: request.url, headers }, request, {
         proceed: (capture) => {
           // A handler that hijacks the reply never reaches onSend: stop waiting once it is done.
           if (capture) reply.raw.once('finish', () => s.release());
@@ -177,8 +199,18 @@ function refreshWith(
   request: FastifyRequest,
   ctx: ProduceContext,
 ): Promise<CapturedResponse<FastifyRequest> | null> {
-  const token = randomUUID();
   const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = request.headers;
+  return inject(instance, { url: request.url, headers }, ctx);
+}
+
+/** A GET through `inject()` that carries a one-time token: the plugin captures it instead of looking up. */
+function inject(
+  instance: FastifyInstance,
+  request: WarmRequest | { url: string; headers: FastifyRequest['headers'] },
+  ctx: ProduceContext,
+): Promise<CapturedResponse<FastifyRequest> | null> {
+  const token = randomUUID();
+  const headers = request.headers;
   return new Promise((resolve) => {
     refreshes.set(token, { ctx, resolve });
     // Settles after onSend resolved it, or, when the request never reached the route, with null.
@@ -190,6 +222,26 @@ function refreshWith(
       .inject({ method: 'GET', url: request.url, headers: { ...headers, [REFRESH]: token } })
       .then(settle, settle);
   });
+}
+
+/**
+ * Warms routes on `cache.invalidate(ns, { warm: true })`: each path is replayed in-process through
+ * `inject()` (as a stale refresh is), and its response stored under the new version before it is
+ * published. `instance` is the scope the plugin is registered in (or one under it), once registered.
+ * Returns a function that unregisters them.
+ */
+export function warmRoutes(instance: FastifyInstance, options: FastifyWarmOptions): () => void {
+  try {
+    const app = owners.get(instance);
+    if (!app)
+      throw new VersionedCacheTypeError(
+        'instance',
+        'register the plugin in this scope or a parent first (await app.register(versionedCache, ...))',
+      );
+    return app.warmRoutes(options, (request, ctx) => inject(instance, request, ctx));
+  } catch (error) {
+    throw named(error);
+  }
 }
 
 /**

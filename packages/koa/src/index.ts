@@ -15,7 +15,11 @@ import {
   type RouteCacheOptions,
   readBody,
   VersionedCacheError,
+  VersionedCacheTypeError,
+  type WarmRequest,
+  type WarmRoutesOptions,
 } from '@versioned-cache/core';
+import type Koa from 'koa';
 import type { Context, DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
 
 export type { RequestCache } from '@versioned-cache/core';
@@ -34,6 +38,14 @@ declare module 'koa' {
 export type KoaCacheOptions = HttpCacheOptions<Context>;
 /** `cacheRoute()` options; `Ctx` is the route's context (with `params` under `@koa/router`). */
 export type KoaRouteOptions<Ctx = Context> = RouteCacheOptions<Ctx>;
+/** `warmRoutes()` options. */
+export interface KoaWarmOptions extends WarmRoutesOptions<Context> {
+  /**
+   * The `versionedCache()` middleware the routes are behind.
+   * @default the only `versionedCache()` middleware `app.use()`d on `app`
+   */
+  cache?: Middleware;
+}
 
 type Refresh = { ctx: ProduceContext; resolve(value: CapturedResponse<Context> | null): void };
 type State = RequestCacheState<Context>;
@@ -41,6 +53,8 @@ type State = RequestCacheState<Context>;
 const STATE = Symbol('versioned-cache');
 const EMPTY = Buffer.alloc(0);
 const refreshes = new WeakMap<IncomingMessage, Refresh>();
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+const policies = new WeakMap<object, HttpCache<Context>>();
 const stateOf = (ctx: object) => (ctx as { [STATE]?: State })[STATE];
 const noop = () => {};
 
@@ -51,7 +65,7 @@ const noop = () => {};
  */
 export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions): Middleware {
   const app = createHttpCache<Context>(namespaces, options);
-  return async (ctx, next) => {
+  const middleware: Middleware = async (ctx, next) => {
     const outer = stateOf(ctx);
     const s = new RequestCacheState(app, ctx.originalUrl.split('?', 1)[0]);
     (ctx as { [STATE]?: State })[STATE] = s;
@@ -67,6 +81,33 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
       s.leave();
     }
   };
+  policies.set(middleware, app);
+  return middleware;
+}
+
+/**
+ * Warms routes on `cache.invalidate(ns, { warm: true })`: each path is replayed in-process as a
+ * synthetic GET through `app.callback()` (as a stale refresh is), and its response stored under the
+ * new version before it is published. Returns a function that unregisters them.
+ */
+export function warmRoutes(app: Koa, options: KoaWarmOptions): () => void {
+  const { cache, ...rest } = (options ?? {}) as KoaWarmOptions;
+  return policyOf(app, cache).warmRoutes(rest, (request, p) => replayThrough(app, request, p), ['cache']);
+}
+
+function policyOf(app: Koa, cache: Middleware | undefined): HttpCache<Context> {
+  if (cache !== undefined) {
+    const http = policies.get(cache);
+    if (!http) throw new VersionedCacheTypeError('cache', 'must be a middleware versionedCache() returned');
+    return http;
+  }
+  const found = (app.middleware ?? []).flatMap((fn) => policies.get(fn) ?? []);
+  if (found.length !== 1)
+    throw new VersionedCacheTypeError(
+      'cache',
+      `app uses ${found.length} versionedCache() middlewares: pass the one the routes are behind`,
+    );
+  return found[0]!;
 }
 
 /**
@@ -163,17 +204,26 @@ function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHead
  * response the outermost `versionedCache()` captures and never sends.
  */
 function replay(ctx: Context, p: ProduceContext): Promise<CapturedResponse<Context> | null> {
+  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = ctx.headers;
+  return replayThrough(ctx.app, { url: ctx.originalUrl, headers }, p);
+}
+
+/** A synthetic GET through `app` that the outermost `versionedCache()` captures instead of looking up. */
+function replayThrough(
+  app: Koa,
+  request: WarmRequest | { url: string; headers: Context['headers'] },
+  p: ProduceContext,
+): Promise<CapturedResponse<Context> | null> {
   const req = new IncomingMessage(new Socket());
   req.method = 'GET';
-  req.url = ctx.originalUrl;
-  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = ctx.headers;
-  req.headers = headers;
+  req.url = request.url;
+  req.headers = { ...request.headers };
   req.push(null);
   return new Promise((resolve) => {
     refreshes.set(req, { ctx: p, resolve });
     // Settles after our middleware resolved it, or, when the request never reached it, with null.
     const done = () => resolve(null);
-    Promise.resolve(ctx.app.callback()(req, new ServerResponse(req))).then(done, done);
+    Promise.resolve(app.callback()(req, new ServerResponse(req))).then(done, done);
   });
 }
 
@@ -183,6 +233,8 @@ async function captureRefresh(ctx: Context, next: Next, refresh: Refresh): Promi
   ctx.respond = false; // no client: nothing to send
   const routed = stateOf(ctx)!;
   const headers = ctx.response.headers;
-  refresh.resolve(body && { status: ctx.status, headers, body, noStore: routed.noStore, route: routed.http });
+  refresh.resolve(
+    body && { status: ctx.status, headers, body, noStore: routed.noStore, route: routed.http, request: ctx },
+  );
   if (!body) (ctx.body as { destroy?: () => void } | undefined)?.destroy?.();
 }

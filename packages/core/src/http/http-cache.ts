@@ -1,7 +1,14 @@
 import etag from 'etag';
-import type { CacheStatus, ComputeContext, GetOrSetOptions, Namespaces, VersionedCache } from '../cache.js';
+import {
+  type CacheStatus,
+  type ComputeContext,
+  type GetOrSetOptions,
+  type Namespaces,
+  type VersionedCache,
+  YIELD_TO_REFRESH,
+} from '../cache.js';
 import type { Codec } from '../codec.js';
-import { VersionedCacheTypeError } from '../errors.js';
+import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
 import { isNotModified } from './conditional.js';
 import {
@@ -23,8 +30,15 @@ import {
   type RouteCacheOptions,
   sameLookup,
 } from './options.js';
-import { buildEntryKey, headerValue, normalisedTarget } from './request-key.js';
+import { buildEntryKey, headerValue, targetKey } from './request-key.js';
 import { type ResponseHeaders, type StoredResponse, storedResponseCodec } from './response-codec.js';
+import {
+  assertWarmable,
+  type Replay,
+  resolveWarmRoutes,
+  type WarmRequest,
+  type WarmRoutesOptions,
+} from './route-warmer.js';
 
 /** The response a handler produced, as the adapter captured it. */
 export interface CapturedResponse<Req = HttpRequest> {
@@ -39,6 +53,8 @@ export interface CapturedResponse<Req = HttpRequest> {
    * store-time options (ttl, cacheControl, statuses, storeHeaders, opt-out) decide this response.
    */
   route?: HttpCache<Req>;
+  /** The framework's request that produced it, after routing: a warmer checks `perUser` against it. */
+  request?: Req;
 }
 
 /** What `produce` is asked to do. */
@@ -131,6 +147,8 @@ export class HttpCache<Req = HttpRequest> {
   /** @internal the resolved options; read them through the getters. */
   readonly policy: ResolvedHttpPolicy<Req>;
   private readonly fetchOptions: GetOrSetOptions<Computed>;
+  /** The same, for lookups made before routing: see `handle()`. */
+  private readonly routingFetchOptions: GetOrSetOptions<Computed>;
   private readonly passHeaders: Readonly<Record<string, string>>;
   private readonly routes = new WeakMap<object, HttpCache<Req>>();
   private readonly ownLookups = new Set<string>();
@@ -146,6 +164,7 @@ export class HttpCache<Req = HttpRequest> {
       codec: computedCodec,
       shouldStore: (value: Computed) => value.storable,
     });
+    this.routingFetchOptions = Object.freeze({ ...this.fetchOptions, [YIELD_TO_REFRESH]: true });
     this.passHeaders = Object.freeze(statusHeader ? { [statusHeader]: 'BYPASS' } : {});
   }
 
@@ -215,13 +234,87 @@ export class HttpCache<Req = HttpRequest> {
   }
 
   /**
+   * For adapters' `warmRoutes()`: registers a warmer per path (see `addRouteWarmer`) with this
+   * policy, or the route's (`options.route`). Validates everything first, naming the field; `extra`
+   * are the adapter's own option names. Returns a function that unregisters them all.
+   */
+  warmRoutes(options: WarmRoutesOptions<Req>, replay: Replay<Req>, extra?: readonly string[]): () => void {
+    const { paths, headers, route, user } = resolveWarmRoutes(options, extra);
+    const policy = route === undefined ? this : this.route(route);
+    assertWarmable(policy.policy, headers, user);
+    const unregister = paths.map((url) => policy.addRouteWarmer({ url, headers }, replay, user));
+    return () => {
+      for (const remove of unregister) remove();
+    };
+  }
+
+  /**
+   * Registers a core warmer for one route: on `invalidate(ns, { warm: true })` of any of this
+   * policy's namespaces, `replay` runs the request through the app (detached, never looked up or
+   * stored by the adapter) and the core stores the captured response under the new, unpublished
+   * version, with the entry key, ETag, headers and bytes a client's miss would store. A replay the
+   * entry cannot come from (another route's lookup, another user, a response that may not be stored)
+   * fails the warmer: reported through `cache.on('error')`, and the entry is a miss later.
+   */
+  addRouteWarmer(request: WarmRequest, replay: Replay<Req>, user?: string): () => void {
+    const p = this.policy;
+    assertWarmable(p, request.headers, user);
+    const key = buildEntryKey(targetKey(request.headers, request.url), p.vary, request.headers, user);
+    const produce: Produce<Req> = async (context) => {
+      const captured = await replay(request, context);
+      if (captured) this.assertWarmedBy(captured, request.url, user);
+      return captured;
+    };
+    const compute = async (): Promise<Computed> => {
+      const computed = await this.produceOnce(produce, true, user !== undefined, true);
+      if (computed.failed) throw computed.error;
+      if (computed.storable) return computed;
+      const why = computed.passed
+        ? 'was not captured (no cached route answered it, or it exceeded maxBodySize or handlerTimeout)'
+        : `may not be stored (status ${computed.own?.status}; see "What is never stored")`;
+      throw new VersionedCacheError('VC_REFRESH_FAILED', `versioned-cache: warm GET ${request.url} ${why}`);
+    };
+    return this.cache.addWarmer({
+      namespaces: p.namespaces,
+      key,
+      compute,
+      options: this.fetchOptions as GetOrSetOptions<unknown>,
+    });
+  }
+
+  /** A warm entry must be the one a client's request gets: same lookup, same user. */
+  private assertWarmedBy(captured: CapturedResponse<Req>, url: string, user: string | undefined): void {
+    const route = captured.route;
+    if (!route?.enabled || !this.sharesLookupWith(route))
+      throw new VersionedCacheError(
+        'VC_INVALID_ARGUMENT',
+        `versioned-cache: warm GET ${url} was answered by a route that looks up differently: pass its cache options as \`route\``,
+      );
+    if (user === undefined) return;
+    const actual = captured.request === undefined ? undefined : this.policy.perUser?.(captured.request);
+    if (actual !== user)
+      throw new VersionedCacheError(
+        'VC_INVALID_ARGUMENT',
+        `versioned-cache: warm GET ${url}: perUser returned ${JSON.stringify(actual ?? null)}, not the user '${user}' to warm`,
+      );
+  }
+
+  /**
    * Answers one request: from the cache (HIT, STALE, or a 304 decided from the stored entry without
    * running the handler), or by calling `produce` and storing what it captured when it may be
    * stored. `native` is what the `key` and `perUser` functions receive (the framework's request);
    * without it they receive `request`. Rejects only when `key`/`perUser` throw or `produce` rejects;
-   * store faults fail open.
+   * store faults fail open. `beforeRouting`: this lookup is made before the route is known (Express
+   * and Koa middleware), so `produce` may hand the request to a route that looks up itself; then a
+   * miss does not wait while another process refreshes the entry for such a route (with grace), but
+   * routes the request at once, so that the route answers from stale.
    */
-  async handle(request: HttpRequest, produce: Produce<Req>, native?: Req): Promise<HttpOutcome> {
+  async handle(
+    request: HttpRequest,
+    produce: Produce<Req>,
+    native?: Req,
+    beforeRouting = false,
+  ): Promise<HttpOutcome> {
     const p = this.policy;
     const { method, headers } = request;
     if (!p.enabled || (method !== 'GET' && method !== 'HEAD')) return this.pass(produce);
@@ -233,9 +326,7 @@ export class HttpCache<Req = HttpRequest> {
     if (p.honorNoCache && wantsRevalidation(requestCc, headers.pragma)) return this.pass(produce);
     const storeAllowed = !requestCc.has('no-store');
 
-    const base = p.key
-      ? `k:${p.key(input)}`
-      : `u:${headerValue(headers.host) ?? ''} ${normalisedTarget(request.url)}`;
+    const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url);
     const key = buildEntryKey(base, p.vary, headers, user);
     const conditions = {
       ifNoneMatch: headerValue(headers['if-none-match']),
@@ -247,7 +338,12 @@ export class HttpCache<Req = HttpRequest> {
       if (!context.background) mine = computed;
       return computed;
     };
-    const result = await this.cache.fetch(p.namespaces, key, compute, this.fetchOptions);
+    const result = await this.cache.fetch(
+      p.namespaces,
+      key,
+      compute,
+      beforeRouting ? this.routingFetchOptions : this.fetchOptions,
+    );
     const head = method === 'HEAD';
 
     if (mine) {

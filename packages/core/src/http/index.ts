@@ -10,3 +10,4 @@ export { isMutation, RequestCacheState } from './request-cache.js';
 export { normalisedTarget, sortedQuery } from './request-key.js';
 export type { ResponseHeaders, StoredResponse } from './response-codec.js';
 export { storedResponseCodec } from './response-codec.js';
+export type { Replay, WarmRequest, WarmRoutesOptions } from './route-warmer.js';

@@ -120,7 +120,8 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
       });
     };
     const lookup = () =>
-      http.handle(request, produce, native).then((outcome) => {
+      // Lookups of middleware that runs before routing (enter()) may hand the request to its route.
+      http.handle(request, produce, native, this.entered && http === this.app).then((outcome) => {
         if (this.http === http) this.status = outcome.status;
         return outcome;
       });

@@ -25,6 +25,14 @@ export function normalisedTarget(url: string): string {
   return query.length > 0 ? `${url.slice(0, q)}?${query}` : url.slice(0, q);
 }
 
+/** The key part of a request without a route `key` function: host (port included) and `normalisedTarget`. */
+export function targetKey(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+  url: string,
+): string {
+  return `u:${headerValue(headers.host) ?? ''} ${normalisedTarget(url)}`;
+}
+
 /** The path of a request target without its query. */
 export function pathOf(url: string): string {
   const q = url.indexOf('?');
