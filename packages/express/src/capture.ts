@@ -15,14 +15,11 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer {
 
 /**
  * Buffers what a handler writes (`res.json`, `res.send`, streamed `res.write` chunks) instead of
- * sending it. Headers stay on the response, unsent. Past `maxBodySize`, on `flushHeaders()` or when the
- * core gives up (`signal`), it lets go: what was buffered is written and the rest streams through,
- * and `response` resolves null.
+ * sending it. Headers stay on the response, unsent. `done` is called once: with the response at
+ * `res.end()`, or with null when it lets go (past `maxBodySize`, on `flushHeaders()`, when the core
+ * gives up (`signal`) or on the returned `release()`): what was buffered is written, the rest streams.
  */
-export function capture(
-  res: ServerResponse,
-  ctx: ProduceContext,
-): { response: Promise<Captured | null>; release: () => void } {
+export function capture(res: ServerResponse, ctx: ProduceContext, done: (response: Captured | null) => void) {
   const original = {
     writeHead: res.writeHead,
     write: res.write,
@@ -33,24 +30,24 @@ export function capture(
   let size = 0;
   let started = false;
   let settled = false;
-  let resolve!: (value: Captured | null) => void;
-  const response = new Promise<Captured | null>((r) => {
-    resolve = r;
-  });
-  const restore = () => Object.assign(res, original);
+  const settle = (response: Captured | null) => {
+    settled = true;
+    Object.assign(res, original);
+    chunks = [];
+    done(response);
+  };
 
   const release = () => {
     if (settled) return;
     settled = true;
-    restore();
+    Object.assign(res, original);
     if (!res.headersSent)
       for (const [name, value] of Object.entries(ctx.passHeaders)) res.setHeader(name, value);
     if (started && !res.headersSent) {
       res.writeHead(res.statusCode);
       for (const chunk of chunks) res.write(chunk);
     }
-    chunks = [];
-    resolve(null);
+    settle(null);
   };
   ctx.signal.addEventListener('abort', release, { once: true });
 
@@ -98,11 +95,8 @@ export function capture(
     else if (typeof encoding === 'function') [encoding, cb] = [undefined, encoding];
     if (settled || !append(chunk, encoding))
       return (original.end as (...a: unknown[]) => ServerResponse).call(res, chunk, encoding, cb);
-    settled = true;
-    restore();
     if (typeof cb === 'function') res.once('finish', cb as () => void);
-    resolve({ status: res.statusCode, headers: res.getHeaders(), body: Buffer.concat(chunks, size) });
-    chunks = [];
+    settle({ status: res.statusCode, headers: res.getHeaders(), body: Buffer.concat(chunks, size) });
     return res;
   } as ServerResponse['end'];
 
@@ -111,5 +105,5 @@ export function capture(
     original.flushHeaders.call(res);
   };
 
-  return { response, release };
+  return release;
 }

@@ -2,14 +2,16 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import {
   assertRouteOptions,
-  type CacheStatus,
   type CapturedResponse,
   createHttpCache,
   type HttpCache,
   type HttpCacheOptions,
   type HttpResponse,
+  isMutation,
   type Namespaces,
   type ProduceContext,
+  type RequestCache,
+  RequestCacheState,
   type RouteCacheOptions,
   VersionedCacheError,
   VersionedCacheTypeError,
@@ -19,17 +21,7 @@ import {
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import { capture } from './capture.js';
 
-/** The cache of one request. */
-export interface RequestCache {
-  /** MISS or BYPASS while the handler runs (a HIT never runs it); the final status once answered. */
-  readonly status: CacheStatus;
-  /** The namespaces of this request's route. */
-  readonly namespaces: readonly string[];
-  /** Invalidates the route's namespaces, or the given ones: one version bump each. */
-  invalidate(namespaces?: Namespaces): Promise<void>;
-  /** Do not store this response (it still goes to its client). */
-  bypass(): void;
-}
+export type { RequestCache } from '@versioned-cache/core';
 
 declare global {
   namespace Express {
@@ -53,25 +45,13 @@ export interface ExpressWarmOptions extends WarmRoutesOptions<Request> {
   cache?: RequestHandler;
 }
 
-interface State extends RequestCache {
-  status: CacheStatus;
-  app: HttpCache<Request>;
-  http: HttpCache<Request>;
-  noStore: boolean;
-  claimed: boolean;
-  skipped: boolean;
-  release: () => void;
-  /** The app-level lookup under way, which a route taking over waits for (it may share its entry key). */
-  pending?: Promise<void>;
-  path: string;
-}
+type State = RequestCacheState<Request>;
 
 const STATE = Symbol('versioned-cache');
 const synthetic = new WeakSet<IncomingMessage>();
 /** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
 const policies = new WeakMap<object, HttpCache<Request>>();
-const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const state = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
+const stateOf = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 
 /**
  * Caches the GET and HEAD responses of the routes behind it under the namespace version(s). Paths
@@ -81,43 +61,16 @@ const state = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 export function versionedCache(namespaces: Namespaces, options: ExpressCacheOptions): RequestHandler {
   const app = createHttpCache<Request>(namespaces, options);
   const middleware: RequestHandler = (req, res, next) => {
-    const outer = state(req);
-    const s: State = {
-      status: 'BYPASS',
-      app,
-      http: app,
-      noStore: false,
-      claimed: false,
-      skipped: false,
-      release: () => {},
-      path: req.originalUrl.split('?', 1)[0]!,
-      get namespaces() {
-        return this.http.namespaces;
-      },
-      invalidate(ns) {
-        return this.http.invalidate(ns);
-      },
-      bypass() {
-        this.noStore = true;
-      },
-    };
+    const outer = stateOf(req);
+    const s = new RequestCacheState(app, req.originalUrl.split('?', 1)[0]);
     (req as Request & { [STATE]?: State })[STATE] = s;
     req.cache = s;
     if (synthetic.has(req)) return next();
-    if (MUTATIONS.has(req.method)) return invalidateBeforeEnd(req, res, s, next);
-    if (app.routeLooksUp(s.path)) {
-      s.skipped = true;
-      res.once('finish', () => s.claimed || app.learnRoute(s.path, false));
-      return next();
-    }
+    if (isMutation(req.method)) return invalidateBeforeEnd(req, res, s, next);
     // A versionedCache() nested under another one (a router's under the app's) takes over from it.
-    if (outer) {
-      outer.claimed = true;
-      outer.app.learnRoute(outer.path, true);
-      outer.release();
-    }
-    if (outer?.pending) void outer.pending.then(() => (s.pending = serve(app, req, res, next, s)));
-    else s.pending = serve(app, req, res, next, s);
+    if (s.enter(outer)) return serve(app, req, res, next, s);
+    res.once('finish', () => s.leave());
+    next();
   };
   policies.set(middleware, app);
   return middleware;
@@ -166,7 +119,7 @@ function rootOf(app: Application): Application {
 export function cacheRoute(options: ExpressRouteOptions | false = {}): RequestHandler {
   assertRouteOptions(options);
   return (req, res, next) => {
-    const s = state(req);
+    const s = stateOf(req);
     if (!s)
       return next(
         new VersionedCacheError(
@@ -174,15 +127,8 @@ export function cacheRoute(options: ExpressRouteOptions | false = {}): RequestHa
           '@versioned-cache/express: cacheRoute() needs app.use(versionedCache(...)) before the route',
         ),
       );
-    const route = s.app.route(options);
-    s.claimed = true;
-    s.http = route;
-    const takeover = !route.enabled || !s.app.sharesLookupWith(route);
-    if (synthetic.has(req) || MUTATIONS.has(req.method) || (!takeover && !s.skipped)) return next();
-    s.app.learnRoute(s.path, takeover);
-    s.release();
-    if (s.pending) void s.pending.then(() => serve(route, req, res, next, s));
-    else serve(route, req, res, next, s);
+    if (s.enterRoute(options)) serve(s.http, req, res, next, s);
+    else next();
   };
 }
 
@@ -191,46 +137,29 @@ export function noCache(): RequestHandler {
   return cacheRoute(false);
 }
 
-function serve(
-  http: HttpCache<Request>,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  s: State,
-): Promise<void> {
+function serve(http: HttpCache<Request>, req: Request, res: Response, next: NextFunction, s: State): void {
+  const method = req.method;
+  let release: (() => void) | undefined;
   let captured = false;
-  const produce = async (ctx: ProduceContext): Promise<CapturedResponse<Request> | null> => {
-    if (ctx.background) return replay(req, ctx);
-    if (!ctx.capture) {
-      for (const [name, value] of Object.entries(ctx.passHeaders)) res.setHeader(name, value);
-      next();
-      return null;
+  const proceed = (capturing: boolean) => {
+    if (capturing) {
+      req.method = 'GET';
+      release = capture(res, s.capturing!, (response) => {
+        req.method = method;
+        captured = response !== null;
+        if (response) s.captured(response);
+        else s.release();
+      });
     }
-    s.status = 'MISS';
-    const { method, headers } = req;
-    const { 'if-none-match': inm, 'if-modified-since': ims } = headers;
-    delete headers['if-none-match'];
-    delete headers['if-modified-since'];
-    req.method = 'GET';
-    const run = capture(res, ctx);
-    s.release = run.release;
     next();
-    const response = await run.response;
-    req.method = method;
-    if (!response) {
-      // Released to a route that looks up itself: it answers the conditionals.
-      if (inm !== undefined) headers['if-none-match'] = inm;
-      if (ims !== undefined) headers['if-modified-since'] = ims;
-      return null;
-    }
-    captured = true;
-    return { ...response, noStore: s.noStore, route: s.http };
   };
-  const request = { method: req.method, url: req.originalUrl, headers: req.headers };
-  // The middleware's lookup comes before routing: a route that looks up itself may take the request over.
-  return http.handle(request, produce, req, http === s.app).then(
+  const setHeaders = (headers: Readonly<Record<string, string>>) => {
+    if (release) return release(); // it sets them, then lets what was buffered go out
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  };
+  const request = { method, url: req.originalUrl, headers: req.headers };
+  s.handle(http, request, req, { proceed, setHeaders, refresh: (ctx) => replay(req, ctx) }).then(
     (outcome) => {
-      if (s.http === http) s.status = outcome.status;
       if (outcome.response && !res.headersSent) send(res, outcome.response, captured);
     },
     (error: unknown) => {
@@ -261,23 +190,22 @@ function replayThrough(
   request: WarmRequest | { url: string; headers: Request['headers'] },
   ctx: ProduceContext,
 ): Promise<CapturedResponse<Request> | null> {
-  const fake = new IncomingMessage(new Socket());
+  const fake = new IncomingMessage(new Socket()) as Request;
   fake.method = 'GET';
   fake.url = request.url;
   fake.headers = { ...request.headers };
   fake.push(null);
   synthetic.add(fake);
   const fakeRes = new ServerResponse(fake);
-  const run = capture(fakeRes, ctx);
-  app(fake as Request, fakeRes as Response, (error?: unknown) => {
-    fakeRes.statusCode = error ? 500 : 404;
-    fakeRes.end();
-  });
-  return run.response.then((response) => {
-    const routed = state(fake as Request);
-    return (
-      response && { ...response, noStore: routed?.noStore, route: routed?.http, request: fake as Request }
-    );
+  return new Promise((resolve) => {
+    capture(fakeRes, ctx, (response) => {
+      const routed = stateOf(fake);
+      resolve(response && { ...response, noStore: routed?.noStore, route: routed?.http, request: fake });
+    });
+    app(fake, fakeRes as Response, (error?: unknown) => {
+      fakeRes.statusCode = error ? 500 : 404;
+      fakeRes.end();
+    });
   });
 }
 
@@ -287,12 +215,9 @@ function invalidateBeforeEnd(req: Request, res: Response, s: State, next: NextFu
   res.end = function (this: Response, ...args: unknown[]) {
     res.end = end;
     const finish = () => (end as (...a: unknown[]) => Response).apply(res, args);
-    if (!s.http.invalidatesAfter(req.method, res.statusCode)) return finish();
-    // A failed invalidation is reported through cache.on('error'); the response still completes.
-    s.http
-      .invalidate()
-      .catch(() => {})
-      .finally(finish);
+    const invalidating = s.invalidateAfter(req.method, res.statusCode);
+    if (!invalidating) return finish();
+    invalidating.then(finish);
     return res;
   } as Response['end'];
   next();
