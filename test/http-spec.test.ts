@@ -1,8 +1,12 @@
 import { createCache } from '@versioned-cache/core';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { expressHarness } from './spec/express-harness.js';
+import { fastifyHarness } from './spec/fastify-harness.js';
 import { httpCacheSpec } from './spec/http-spec.js';
+import { koaHarness } from './spec/koa-harness.js';
 import { type RedisServer, startRedis } from './support/redis-server.js';
+
+// The one behavioural HTTP spec, run by every adapter against real Redis and the memory store.
 
 let redis: RedisServer;
 let prefixes = 0;
@@ -13,13 +17,14 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('express', () => {
-  httpCacheSpec(expressHarness, {
+describe.each([expressHarness, koaHarness, fastifyHarness])('$name', (harness) => {
+  httpCacheSpec(harness, {
     name: 'redis',
-    createCache: (options) => createCache({ redis: redis.url, prefix: `express${++prefixes}`, ...options }),
+    createCache: (options) =>
+      createCache({ redis: redis.url, prefix: `${harness.name}${++prefixes}`, ...options }),
     redis: { commandStats: () => redis.commandStats() },
   });
-  httpCacheSpec(expressHarness, {
+  httpCacheSpec(harness, {
     name: 'memory',
     createCache: (options) => createCache(options),
   });
