@@ -745,6 +745,26 @@ export function httpCacheSpec(
           expect(app.calls('/g')).toBe(2);
         });
       });
+
+      describe('early refresh', () => {
+        it('a HIT that draws an early refresh is answered at once, and one background run renews the entry', async () => {
+          let version = 1;
+          // A beta this large makes every hit draw a refresh: the count is exact, not a probability.
+          const app = await start({
+            '/e': { options: { ttl: '1m', earlyRefresh: 1e9 }, handle: () => json({ version }) },
+          });
+          expect(xCache(await app.get('/e'))).toBe('MISS');
+          version = 2;
+          const hit = await app.get('/e');
+          expect([xCache(hit), hit.body.toString()]).toEqual(['HIT', '{"version":1}']);
+          const deadline = Date.now() + 5_000;
+          while (app.calls('/e') < 2 && Date.now() < deadline) await sleep(10);
+          expect(app.calls('/e')).toBe(2);
+          await sleep(50);
+          const renewed = await app.get('/e');
+          expect([xCache(renewed), renewed.body.toString()]).toEqual(['HIT', '{"version":2}']);
+        });
+      });
     }
 
     describe('options', () => {
@@ -762,6 +782,7 @@ export function httpCacheSpec(
         await expect(async () => build({ statuses: [206] })).rejects.toThrow(/statuses/);
         await expect(async () => build({ colour: 'red' } as never)).rejects.toThrow(/colour/);
         await expect(async () => build({}, { grace: -1 })).rejects.toThrow(/grace/);
+        await expect(async () => build({}, { earlyRefresh: -1 })).rejects.toThrow(/earlyRefresh/);
         await expect(async () => build({}, { cache } as never)).rejects.toThrow(/cache/);
         await expect(async () =>
           build({}, { cacheControl: { visibility: 'shared' } } as never),

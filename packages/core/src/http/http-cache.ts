@@ -161,6 +161,7 @@ export class HttpCache<Req = HttpRequest> {
     this.fetchOptions = Object.freeze({
       ttl: (value: Computed) => value.ttlMs,
       grace: policy.graceMs,
+      earlyRefresh: policy.earlyBeta,
       codec: computedCodec,
       shouldStore: (value: Computed) => value.storable,
     });

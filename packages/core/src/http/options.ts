@@ -61,6 +61,13 @@ export interface RouteCacheOptions<Req = HttpRequest> {
    */
   grace?: Duration;
   /**
+   * Probabilistic early refresh (XFetch) of entries close to their TTL: `true`, or a beta factor
+   * (higher refreshes earlier). A hit that draws a refresh is still answered at once; one background
+   * run replaces the entry before it expires, so a popular route never sees the expiry as a miss.
+   * @default false
+   */
+  earlyRefresh?: boolean | number;
+  /**
    * The Cache-Control sent with cacheable responses: directives, a literal value, or `false` to send
    * none. A Cache-Control the handler sets itself wins.
    * @default { maxAge: 0 } (`public, max-age=0, must-revalidate`)
@@ -143,6 +150,7 @@ export interface ResolvedHttpPolicy<Req> {
   namespaces: readonly string[];
   ttlMs: number | undefined;
   graceMs: number;
+  earlyBeta: number;
   cacheControl: { public: string; private: string } | null;
   vary: readonly string[];
   key: ((request: Req) => string) | undefined;
@@ -158,6 +166,7 @@ export interface ResolvedHttpPolicy<Req> {
 const ROUTE_OPTIONS = [
   'ttl',
   'grace',
+  'earlyRefresh',
   'cacheControl',
   'vary',
   'key',
@@ -281,6 +290,7 @@ export function mergeRouteOptions<Req>(
         : normaliseNamespaces([...base.namespaces, ...normaliseNamespaces(o.namespaces, 'namespaces')]),
     ttlMs: o.ttl === undefined ? base.ttlMs : parseDuration('ttl', o.ttl),
     graceMs: o.grace === undefined ? base.graceMs : parseDuration('grace', o.grace, { allowZero: true }),
+    earlyBeta: o.earlyRefresh === undefined ? base.earlyBeta : earlyBeta(o.earlyRefresh),
     cacheControl: o.cacheControl === undefined ? base.cacheControl : resolveCacheControl(o.cacheControl),
     vary: [...new Set([...base.vary, ...vary])].sort(),
     key: optionalFunction('key', o.key) ?? base.key,
@@ -301,12 +311,21 @@ export function mergeRouteOptions<Req>(
   };
 }
 
+function earlyBeta(value: unknown): number {
+  if (value === true) return 1;
+  if (value === false) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new VersionedCacheTypeError('earlyRefresh', 'must be a boolean or a non-negative number');
+  return value;
+}
+
 export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<Req> {
   return {
     enabled: true,
     namespaces: normaliseNamespaces(namespaces),
     ttlMs: undefined,
     graceMs: 0,
+    earlyBeta: 0,
     cacheControl: resolveCacheControl({}),
     vary: [],
     key: undefined,
@@ -328,6 +347,7 @@ export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolic
     a.key === b.key &&
     a.perUser === b.perUser &&
     a.graceMs === b.graceMs &&
+    a.earlyBeta === b.earlyBeta &&
     a.honorNoCache === b.honorNoCache &&
     a.maxBodySize === b.maxBodySize &&
     a.handlerTimeoutMs === b.handlerTimeoutMs
