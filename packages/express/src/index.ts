@@ -8,13 +8,13 @@ import {
   type HttpCacheOptions,
   type HttpResponse,
   isMutation,
+  MiddlewarePolicies,
   type Namespaces,
   type ProduceContext,
   type RequestCache,
   RequestCacheState,
   type RouteCacheOptions,
   VersionedCacheError,
-  VersionedCacheTypeError,
   type WarmRequest,
   type WarmRoutesOptions,
 } from '@versioned-cache/core';
@@ -50,7 +50,7 @@ type State = RequestCacheState<Request>;
 const STATE = Symbol('versioned-cache');
 const synthetic = new WeakSet<IncomingMessage>();
 /** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
-const policies = new WeakMap<object, HttpCache<Request>>();
+const policies = new MiddlewarePolicies<Request>();
 const stateOf = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 
 /**
@@ -72,7 +72,7 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
     res.once('finish', () => s.leave());
     next();
   };
-  policies.set(middleware, app);
+  policies.register(middleware, app);
   return middleware;
 }
 
@@ -89,19 +89,12 @@ export function warmRoutes(app: Application, options: ExpressWarmOptions): () =>
 }
 
 function policyOf(app: Application, cache: RequestHandler | undefined): HttpCache<Request> {
-  if (cache !== undefined) {
-    const http = policies.get(cache);
-    if (!http) throw new VersionedCacheTypeError('cache', 'must be a middleware versionedCache() returned');
-    return http;
-  }
-  const stack = (app as { router?: { stack?: { handle?: object }[] } }).router?.stack ?? [];
-  const found = stack.flatMap((layer) => (layer.handle && policies.get(layer.handle)) || []);
-  if (found.length !== 1)
-    throw new VersionedCacheTypeError(
-      'cache',
-      `app uses ${found.length} versionedCache() middlewares: pass the one the routes are behind`,
-    );
-  return found[0]!;
+  return policies.resolve(
+    cache,
+    ((app as { router?: { stack?: { handle?: unknown }[] } }).router?.stack ?? []).map(
+      (layer) => layer.handle,
+    ),
+  );
 }
 
 function rootOf(app: Application): Application {

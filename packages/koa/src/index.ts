@@ -8,6 +8,7 @@ import {
   type HttpCacheOptions,
   type HttpResponse,
   isMutation,
+  MiddlewarePolicies,
   type Namespaces,
   type ProduceContext,
   type RequestCache,
@@ -15,7 +16,6 @@ import {
   type RouteCacheOptions,
   readBody,
   VersionedCacheError,
-  VersionedCacheTypeError,
   type WarmRequest,
   type WarmRoutesOptions,
 } from '@versioned-cache/core';
@@ -54,7 +54,7 @@ const STATE = Symbol('versioned-cache');
 const EMPTY = Buffer.alloc(0);
 const refreshes = new WeakMap<IncomingMessage, Refresh>();
 /** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
-const policies = new WeakMap<object, HttpCache<Context>>();
+const policies = new MiddlewarePolicies<Context>();
 const stateOf = (ctx: object) => (ctx as { [STATE]?: State })[STATE];
 const noop = () => {};
 
@@ -81,7 +81,7 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
       s.leave();
     }
   };
-  policies.set(middleware, app);
+  policies.register(middleware, app);
   return middleware;
 }
 
@@ -96,18 +96,7 @@ export function warmRoutes(app: Koa, options: KoaWarmOptions): () => void {
 }
 
 function policyOf(app: Koa, cache: Middleware | undefined): HttpCache<Context> {
-  if (cache !== undefined) {
-    const http = policies.get(cache);
-    if (!http) throw new VersionedCacheTypeError('cache', 'must be a middleware versionedCache() returned');
-    return http;
-  }
-  const found = (app.middleware ?? []).flatMap((fn) => policies.get(fn) ?? []);
-  if (found.length !== 1)
-    throw new VersionedCacheTypeError(
-      'cache',
-      `app uses ${found.length} versionedCache() middlewares: pass the one the routes are behind`,
-    );
-  return found[0]!;
+  return policies.resolve(cache, app.middleware ?? []);
 }
 
 /**

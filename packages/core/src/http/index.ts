@@ -4,6 +4,7 @@ export { parseCacheControl } from './cache-control.js';
 export { ifNoneMatchMatches, isNotModified } from './conditional.js';
 export type { CapturedResponse, HttpOutcome, HttpResponse, Produce, ProduceContext } from './http-cache.js';
 export { assertRouteOptions, createHttpCache, HttpCache } from './http-cache.js';
+export { MiddlewarePolicies } from './middleware-policies.js';
 export type { CacheControlOptions, HttpCacheOptions, HttpRequest, RouteCacheOptions } from './options.js';
 export type { LifecycleHooks, RequestCache } from './request-cache.js';
 export { isMutation, RequestCacheState } from './request-cache.js';
