@@ -159,7 +159,7 @@ export class VersionedCache {
     if (entry) {
       const value = this.entries.value(call, entry);
       if (value !== FAILED) {
-        this.stale.refreshEarly(call, located, entry);
+        if (call.earlyBeta > 0) this.stale.refreshEarly(call, located, entry);
         return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
       }
     }

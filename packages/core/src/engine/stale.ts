@@ -35,9 +35,9 @@ export class StaleServer {
     return { value, status: 'STALE', createdAt: stale.createdAt, stored: false };
   }
 
-  /** On a hit, starts a refresh when XFetch says this entry should be recomputed before it expires. */
+  /** On a hit with early refresh, starts a refresh when XFetch picks this entry to recompute before it expires. */
   refreshEarly<T>(call: ResolvedCall<T>, located: Located, entry: Entry): void {
-    if (call.earlyBeta > 0 && shouldRefreshEarly(entry, call.earlyBeta)) this.refresh(call, located);
+    if (shouldRefreshEarly(entry, call.earlyBeta)) this.refresh(call, located);
   }
 
   /** Resolves once every refresh under way has settled. */
