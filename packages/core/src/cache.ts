@@ -27,15 +27,8 @@ import { MemoryStore } from './stores/memory-store.js';
 import { RedisStore } from './stores/redis-store.js';
 import type { CacheStore } from './stores/store.js';
 
-export type {
-  CacheResult,
-  CacheStatus,
-  ComputeContext,
-  GetOrSetOptions,
-  InvalidateOptions,
-  Namespaces,
-  Warmer,
-} from './engine/types.js';
+// The public types of calls and results belong with the facade that takes and returns them.
+export type * from './engine/types.js';
 
 const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 const INVALIDATE_OPTIONS = new Set(['warm']);
