@@ -56,12 +56,10 @@ export class VersionedCache {
     this.options = resolveCacheOptions(options);
     const { prefix, store, redis, memory, timeoutMs, onError, ttlMs, lease, jitter } = this.options;
     this.keys = new KeySchema(prefix);
-    this.ownsStore = store === undefined;
-    this.store =
-      store ??
-      (redis !== undefined
-        ? new RedisStore(redis, { commandTimeoutMs: timeoutMs })
-        : new MemoryStore(memory));
+    this.ownsStore = !store;
+    if (store) this.store = store;
+    else if (redis !== undefined) this.store = new RedisStore(redis, { commandTimeoutMs: timeoutMs });
+    else this.store = new MemoryStore(memory);
     this.guard = new CallGuard({ store: this.store, timeoutMs, onError });
     this.policies = new CallPolicies(ttlMs);
     const entries = new EntryDecoder(this.guard);
