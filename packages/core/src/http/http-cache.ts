@@ -1,12 +1,5 @@
 import etag from 'etag';
-import {
-  type CacheStatus,
-  type ComputeContext,
-  type GetOrSetOptions,
-  type Namespaces,
-  type VersionedCache,
-  YIELD_TO_REFRESH,
-} from '../cache.js';
+import type { CacheStatus, ComputeContext, GetOrSetOptions, Namespaces, VersionedCache } from '../cache.js';
 import type { Codec } from '../codec.js';
 import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
@@ -165,7 +158,7 @@ export class HttpCache<Req = HttpRequest> {
       codec: computedCodec,
       shouldStore: (value: Computed) => value.storable,
     });
-    this.routingFetchOptions = Object.freeze({ ...this.fetchOptions, [YIELD_TO_REFRESH]: true });
+    this.routingFetchOptions = Object.freeze({ ...this.fetchOptions, waitForRefresh: false });
     this.passHeaders = Object.freeze(statusHeader ? { [statusHeader]: 'BYPASS' } : {});
   }
 

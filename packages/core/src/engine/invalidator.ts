@@ -1,0 +1,54 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeySchema } from '../keys.js';
+import type { CacheStore } from '../stores/store.js';
+import { previousVersion, randomVersion } from '../versions.js';
+import type { CallGuard, Deadline } from './call-guard.js';
+import type { Reader } from './reader.js';
+
+/**
+ * Invalidation: one atomic version bump per namespace (an INCR, created at a random start when
+ * missing), whatever the number of entries; optionally coalesced per namespace.
+ */
+export class Invalidator {
+  private readonly pendingBumps = new Map<string, { at: number; promise: Promise<string> | null }>();
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly keys: KeySchema,
+    private readonly guard: CallGuard,
+    private readonly reader: Reader,
+    private readonly intervalMs: number,
+  ) {}
+
+  /**
+   * With an interval, a burst of invalidations becomes one bump now and one trailing bump at the
+   * end of the interval; every caller's promise resolves after a bump that followed it.
+   */
+  invalidate(ns: string, deadline: Deadline): Promise<string> {
+    const interval = this.intervalMs;
+    if (interval === 0) return this.bump(ns, deadline);
+    const now = Date.now();
+    const state = this.pendingBumps.get(ns);
+    if (!state || now - state.at >= interval) {
+      this.pendingBumps.set(ns, { at: now, promise: null });
+      return this.bump(ns, deadline);
+    }
+    if (state.promise) return state.promise;
+    const trailing = sleep(state.at + interval - now).then(() => {
+      this.pendingBumps.set(ns, { at: Date.now(), promise: null });
+      // The trailing bump answers every caller of the burst: it runs as a call of its own.
+      return this.bump(ns, this.guard.begin());
+    });
+    state.promise = trailing;
+    return trailing;
+  }
+
+  private async bump(ns: string, deadline: Deadline): Promise<string> {
+    const version = await this.guard.mustRun('invalidate', deadline, () =>
+      this.store.bumpVersion(this.keys.versionKey(ns), randomVersion()),
+    );
+    // An INCR: the generation just left is one back, whatever this process saw last.
+    this.reader.moved(ns, previousVersion(version), version);
+    return version;
+  }
+}

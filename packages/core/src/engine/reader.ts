@@ -1,0 +1,165 @@
+import { LRUCache } from 'lru-cache';
+import type { Entry } from '../envelope.js';
+import { VersionedCacheError } from '../errors.js';
+import { type KeySchema, normaliseNamespaces } from '../keys.js';
+import type { CacheStore } from '../stores/store.js';
+import { previousVersion, randomVersion } from '../versions.js';
+import { type CallGuard, type Deadline, FAILED, type Guarded } from './call-guard.js';
+import type { ResolvedCall } from './call-policy.js';
+import { type EntryDecoder, isFresh, withinGrace } from './entries.js';
+
+const VERSION_MEMO_SIZE = 10_000;
+
+/** Where one call's entry lives and what was found there. */
+export interface Located {
+  versions: readonly string[];
+  entryKey: string;
+  entry: Entry | null;
+  /** An entry that may be served stale: this key's expired one, or the previous version's. */
+  stale: Entry | null;
+}
+
+/**
+ * Reads namespace versions and entries. Remembers the version of each namespace this process saw
+ * last, so that a hit reads version and entry in one round trip, and the one before it, which is
+ * where grace finds the previous generation.
+ */
+export class Reader {
+  private readonly knownVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
+  private readonly previousVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
+  private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly keys: KeySchema,
+    private readonly guard: CallGuard,
+    private readonly entries: EntryDecoder,
+  ) {}
+
+  /** The current version of a namespace, created with a random start if it does not exist. */
+  async version(namespace: string, deadline: Deadline): Promise<string> {
+    const [ns] = normaliseNamespaces(namespace);
+    const versionKey = this.keys.versionKey(ns!);
+    const [current] = await this.guard.mustRun('read version', deadline, () =>
+      this.store.getMany([versionKey]),
+    );
+    const version = current ? current.toString() : await this.createVersion(versionKey);
+    this.remember(ns!, version);
+    return version;
+  }
+
+  /** A version this process moved itself (a bump or a warm publish), and the one it replaced. */
+  moved(ns: string, previous: string | null, next: string): void {
+    if (previous !== null) this.previousVersions.set(ns, previous);
+    this.knownVersions.set(ns, next);
+  }
+
+  /**
+   * Reads the versions and the entry. When this process has seen every version before, one MGET
+   * reads versions and the entry at those versions together; only when a version moved is a second
+   * read needed.
+   */
+  async locate<T>(call: ResolvedCall<T>, deadline: Deadline): Promise<Guarded<Located>> {
+    const { namespaces } = call;
+    const versionKeys = this.versionKeysOf(namespaces);
+    const known: string[] = [];
+    for (const ns of namespaces) {
+      const version = this.knownVersions.get(ns);
+      if (version === undefined) break;
+      known.push(version);
+    }
+    const guessedKey =
+      known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
+    const first = await this.guard.run('read', deadline, () =>
+      this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
+    );
+    if (first === FAILED) return FAILED;
+
+    const versions: string[] = [];
+    for (let i = 0; i < namespaces.length; i++) {
+      const raw = first[i];
+      const version = raw
+        ? raw.toString()
+        : await this.guard.run('create version', deadline, () => this.createVersion(versionKeys[i]!));
+      if (version === FAILED) return FAILED;
+      versions.push(version);
+      if (version !== known[i]) this.remember(namespaces[i]!, version);
+    }
+    const entryKey = this.keys.entryKey(namespaces, versions, call.key);
+    if (entryKey === guessedKey) {
+      const raw = first[namespaces.length];
+      const entry = raw ? this.entries.read(raw) : null;
+      if (entry && isFresh(entry)) return { versions, entryKey, entry, stale: null };
+      if (entry && withinGrace(entry, call.graceMs)) return { versions, entryKey, entry: null, stale: entry };
+      // A miss at versions this process already knew (it bumped them itself, or an earlier request
+      // learnt them): with grace, the previous generation may still answer while one refresh runs.
+      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+      if (!previousKey) return { versions, entryKey, entry: null, stale: null };
+      const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]));
+      if (read === FAILED) return FAILED;
+      const previous = read[0] ? this.entries.read(read[0]) : null;
+      const stale = previous && withinGrace(previous, call.graceMs) ? previous : null;
+      return { versions, entryKey, entry: null, stale };
+    }
+
+    const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+    const second = await this.guard.run('read', deadline, () =>
+      this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
+    );
+    if (second === FAILED) return FAILED;
+    const entry = second[0] ? this.entries.read(second[0]) : null;
+    const previous = second[1] ? this.entries.read(second[1]) : null;
+    if (entry && isFresh(entry)) return { versions, entryKey, entry, stale: null };
+    const stale = [entry, previous].find((e) => e && withinGrace(e, call.graceMs)) ?? null;
+    return { versions, entryKey, entry: null, stale };
+  }
+
+  private versionKeysOf(namespaces: readonly string[]): readonly string[] {
+    let keys = this.versionKeyLists.get(namespaces);
+    if (!keys) {
+      keys = namespaces.map((ns) => this.keys.versionKey(ns));
+      this.versionKeyLists.set(namespaces, keys);
+    }
+    return keys;
+  }
+
+  /**
+   * Where the previous generation of this entry lives: at the versions this call expected, when
+   * they moved under it; else at the versions before the last change this process saw; else, for a
+   * process that saw none, one INCR back (a single namespace only: with several we cannot tell
+   * which one moved).
+   */
+  private previousEntryKey<T>(
+    call: ResolvedCall<T>,
+    known: readonly string[],
+    current: readonly string[],
+  ): string | null {
+    const moved = (versions: readonly string[]) => versions.some((version, i) => version !== current[i]);
+    if (known.length === current.length && moved(known)) {
+      return this.keys.entryKey(call.namespaces, known, call.key);
+    }
+    const before = current.map((version, i) => this.previousVersions.get(call.namespaces[i]!) ?? version);
+    if (moved(before)) return this.keys.entryKey(call.namespaces, before, call.key);
+    const previous = current.length === 1 ? previousVersion(current[0]!) : null;
+    return previous === null ? null : this.keys.entryKey(call.namespaces, [previous], call.key);
+  }
+
+  private remember(ns: string, version: string): void {
+    const known = this.knownVersions.get(ns);
+    if (known === version) return;
+    if (known !== undefined) this.previousVersions.set(ns, known);
+    this.knownVersions.set(ns, version);
+  }
+
+  private async createVersion(versionKey: string): Promise<string> {
+    const start = randomVersion();
+    if (await this.store.setIfAbsent(versionKey, start)) return start;
+    // Lost the race to another process: use the version it created.
+    const [current] = await this.store.getMany([versionKey]);
+    if (current) return current.toString();
+    throw new VersionedCacheError(
+      'VC_STORE_ERROR',
+      `versioned-cache: version ${versionKey} vanished while being created`,
+    );
+  }
+}
