@@ -13,7 +13,9 @@ const GET_OR_SET_OPTIONS = new Set([
   'codec',
   'shouldStore',
   'waitForRefresh',
+  'label',
 ]);
+const MAX_LABEL_LENGTH = 100;
 const LIST_MEMO_SIZE = 10_000;
 
 /** The options of one call with defaults applied and validated. */
@@ -24,6 +26,7 @@ export interface CallPolicy<T> {
   codec: Codec<T>;
   shouldStore: (value: T) => boolean;
   waitForRefresh: boolean;
+  label: string | undefined;
 }
 
 /** Everything the engine's parts need to know about one call. */
@@ -60,6 +63,7 @@ export class CallPolicies {
       codec: policy.codec,
       shouldStore: policy.shouldStore,
       waitForRefresh: policy.waitForRefresh,
+      label: policy.label,
       namespaces: this.normalised(namespaces),
       key: assertEntryKey(key),
       compute,
@@ -80,6 +84,7 @@ export class CallPolicies {
     if (waitForRefresh !== undefined && typeof waitForRefresh !== 'boolean') {
       throw new VersionedCacheTypeError('waitForRefresh', `must be a boolean, got ${String(waitForRefresh)}`);
     }
+    const label = checkLabel(options.label);
     const policy: CallPolicy<T> = {
       ttl:
         typeof ttl === 'function' ? ttl : ttl === undefined ? this.defaultTtlMs : parseDuration('ttl', ttl),
@@ -88,6 +93,7 @@ export class CallPolicies {
       codec: options.codec ?? (jsonCodec as Codec<T>),
       shouldStore: options.shouldStore ?? (() => true),
       waitForRefresh: waitForRefresh ?? true,
+      label,
     };
     if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
     return policy;
@@ -115,4 +121,16 @@ export class CallPolicies {
     }
     return list;
   }
+}
+
+/** A label becomes a metric label: a short fixed name per call site, never request data. */
+function checkLabel(label: unknown): string | undefined {
+  if (label === undefined) return undefined;
+  const printable = typeof label === 'string' && [...label].every((c) => c.charCodeAt(0) >= 32);
+  if (!printable || label.length === 0 || label.length > MAX_LABEL_LENGTH)
+    throw new VersionedCacheTypeError(
+      'label',
+      `must be a non-empty string of at most ${MAX_LABEL_LENGTH} characters without control characters, got ${JSON.stringify(label)}`,
+    );
+  return label;
 }

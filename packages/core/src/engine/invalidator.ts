@@ -3,6 +3,7 @@ import type { KeySchema } from '../keys.js';
 import type { CacheStore } from '../stores/store.js';
 import { previousVersion, randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
+import { invalidated } from './events.js';
 import type { Reader } from './reader.js';
 
 /**
@@ -49,6 +50,7 @@ export class Invalidator {
     );
     // An INCR: the generation just left is one back, whatever this process saw last.
     this.reader.moved(ns, previousVersion(version), version);
+    invalidated(ns, version, false, deadline);
     return version;
   }
 }
