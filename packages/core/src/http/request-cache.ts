@@ -1,7 +1,8 @@
 import type { CacheStatus, Namespaces } from '../cache.js';
 import type { LooseHeaders } from './headers.js';
-import type { CapturedResponse, HttpCache, HttpOutcome, ProduceContext } from './http-cache.js';
+import type { HttpCache } from './http-cache.js';
 import type { HttpRequest, RouteCacheOptions } from './options.js';
+import type { CapturedResponse, HttpOutcome, ProduceContext } from './produce.js';
 
 /** The cache of one request, as adapters expose it: Koa's `ctx.cache`, Fastify's `request.cache`. */
 export interface RequestCache {
@@ -187,13 +188,13 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
    */
   enter(outer?: RequestCacheState<Req>): boolean {
     this.entered = true;
-    if (this.app.routeLooksUp(this.path)) {
+    if (this.app.learned.has(this.path)) {
       this.skipped = true;
       return false;
     }
     if (outer) {
       outer.claimed = true;
-      outer.app.learnRoute(outer.path, true);
+      outer.app.learned.learn(outer.path, true);
       outer.release();
       this.settled = outer.settled;
     }
@@ -211,13 +212,13 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
     this.http = route;
     const takeover = !route.enabled || !this.app.sharesLookupWith(route);
     if (!this.entered || (!takeover && !this.skipped)) return false;
-    this.app.learnRoute(this.path, takeover);
+    this.app.learned.learn(this.path, takeover);
     this.release();
     return true;
   }
 
   /** After a skipped lookup: forgets the path when no route claimed it. */
   leave(): void {
-    if (this.skipped && !this.claimed) this.app.learnRoute(this.path, false);
+    if (this.skipped && !this.claimed) this.app.learned.learn(this.path, false);
   }
 }
