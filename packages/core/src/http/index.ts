@@ -4,7 +4,11 @@ export { parseCacheControl } from './cache-control.js';
 export { ifNoneMatchMatches, isNotModified } from './conditional.js';
 export { assertRouteOptions, createHttpCache } from './create-http-cache.js';
 export { HttpCache } from './http-cache.js';
+export type { MiddlewareStep } from './middleware-entry.js';
+export { enterMiddleware, stateOf } from './middleware-entry.js';
 export { MiddlewarePolicies } from './middleware-policies.js';
+export type { NodeHandler, NodeServeOptions } from './node-http.js';
+export { captureInto, dispatchNode, endAfter, serveNode, writeResponse } from './node-http.js';
 export type { CacheControlOptions, HttpCacheOptions, HttpRequest, RouteCacheOptions } from './options.js';
 export type {
   CapturedResponse,
@@ -14,6 +18,8 @@ export type {
   ProduceContext,
   RoutePolicy,
 } from './produce.js';
+export type { Dispatch } from './replays.js';
+export { Replays } from './replays.js';
 export type { LifecycleHooks, RequestCache } from './request-cache.js';
 export { isMutation, RequestCacheState } from './request-cache.js';
 export { normalisedTarget, sortedQuery } from './request-key.js';

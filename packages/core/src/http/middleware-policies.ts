@@ -1,5 +1,6 @@
 import { VersionedCacheTypeError } from '../errors.js';
 import type { HttpCache } from './http-cache.js';
+import type { Replay, WarmRoutesOptions } from './route-warmer.js';
 
 /**
  * Which `HttpCache` each caching middleware an adapter created stands for, so that `warmRoutes(app)`
@@ -30,5 +31,18 @@ export class MiddlewarePolicies<Req> {
         `app uses ${found.length} versionedCache() middlewares: pass the one the routes are behind`,
       );
     return found[0]!;
+  }
+
+  /**
+   * An app's `warmRoutes()`: the policy of `options.cache` (a middleware), else of the single caching
+   * middleware among `used` (the app's middleware stack), warms `options.paths` through `replay`.
+   */
+  warmRoutes(
+    options: WarmRoutesOptions<Req> & { cache?: object },
+    used: Iterable<unknown>,
+    replay: Replay<Req>,
+  ): () => void {
+    const { cache, ...rest } = options ?? {};
+    return this.resolve(cache, used).warmRoutes(rest, replay, ['cache']);
   }
 }
