@@ -12,6 +12,8 @@ export type Dispatch = (request: WarmRequest) => Promise<unknown>;
 interface Pending<Req> {
   context: ProduceContext;
   resolve(response: CapturedResponse<Req> | null): void;
+  /** The state awaiting the response, once a hook claimed the request. */
+  claimed?: RequestCacheState<Req>;
 }
 
 /**
@@ -31,9 +33,15 @@ export class Replays<Req> {
   ): Promise<CapturedResponse<Req> | null> {
     const token = randomUUID();
     return new Promise((resolve) => {
-      this.pending.set(token, { context, resolve });
-      // Unclaimed once the app is done, or once the core stops waiting: nothing was captured.
-      const settle = () => this.pending.delete(token) && resolve(null);
+      const pending: Pending<Req> = { context, resolve };
+      this.pending.set(token, pending);
+      // Once the app is done (an error response, a handler that wrote itself), or the core stops
+      // waiting: nothing more will be captured. A no-op when the response was.
+      const settle = () => {
+        this.pending.delete(token);
+        if (pending.claimed) pending.claimed.release();
+        else resolve(null);
+      };
       context.signal.addEventListener('abort', settle, { once: true });
       dispatch({ url: request.url, headers: { ...request.headers, [HEADER]: token } }).then(settle, settle);
     });
@@ -60,7 +68,8 @@ export class Replays<Req> {
     if (token === undefined) return false;
     delete headers[HEADER];
     const pending = this.pending.get(String(token));
-    if (!pending || !this.pending.delete(String(token))) return false;
+    if (!pending || pending.claimed) return false;
+    pending.claimed = state;
     state.replaying = true;
     state.expect(pending.context).then(
       (captured) => pending.resolve(captured && { ...captured, request: native }),
