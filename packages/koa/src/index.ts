@@ -13,6 +13,7 @@ import {
   type RequestCache,
   type RequestCacheState,
   type RouteCacheOptions,
+  serveAround,
   stateOf,
   VersionedCacheError,
   type WarmRoutesOptions,
@@ -51,7 +52,6 @@ const EMPTY = Buffer.alloc(0);
 /** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
 const policies = new MiddlewarePolicies<Context>();
 const replays = new Replays<Context>();
-const noop = () => {};
 const toJson = (body: unknown) => Buffer.from(JSON.stringify(body));
 /** Synthetic GETs through `app`, which the outermost `versionedCache()` captures instead of looking up. */
 const dispatchTo =
@@ -125,31 +125,19 @@ export function noCache<StateT = DefaultState, ContextT = DefaultContext>(): Mid
 
 async function serve(http: HttpCache<Context>, ctx: Context, next: Next, s: State): Promise<void> {
   const method = ctx.method;
-  let running: Promise<unknown> | undefined;
-  const proceed = (capture: boolean) => {
-    if (capture) ctx.method = 'GET';
-    running = next()
-      .finally(() => {
-        ctx.method = method;
-      })
-      .then(
-        () => handOver(ctx, s),
-        (error: unknown) => {
-          s.fail(error);
-          throw error;
-        },
-      );
-    running.catch(noop); // awaited below, once the lookup is done
-  };
   const request = { method, url: ctx.originalUrl, headers: ctx.headers };
-  const outcome = await s.handle(http, request, ctx, {
-    proceed,
+  const { response, ran } = await serveAround(s, http, request, ctx, {
+    run: (capture) => {
+      if (capture) ctx.method = 'GET';
+      return next().finally(() => {
+        ctx.method = method;
+      });
+    },
+    handOver: () => handOver(ctx, s),
     setHeaders: (headers) => ctx.set(headers),
     refresh: (p) => replays.refresh(ctx.originalUrl, ctx.headers, p, dispatchTo(ctx.app)),
   });
-  // After a handlerTimeout or a takeover the handler may still be running: the response is its.
-  await running;
-  if (outcome.response) send(ctx, outcome.response, running !== undefined);
+  if (response) send(ctx, response, ran);
 }
 
 /**

@@ -4,6 +4,8 @@ export { parseCacheControl } from './cache-control.js';
 export { ifNoneMatchMatches, isNotModified } from './conditional.js';
 export { assertRouteOptions, createHttpCache } from './create-http-cache.js';
 export { HttpCache } from './http-cache.js';
+export type { AroundHooks, CallbackHooks } from './lifecycles.js';
+export { serveAround, serveByCallback } from './lifecycles.js';
 export type { MiddlewareStep } from './middleware-entry.js';
 export { enterMiddleware, stateOf } from './middleware-entry.js';
 export { MiddlewarePolicies } from './middleware-policies.js';
