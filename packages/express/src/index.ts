@@ -5,20 +5,17 @@ import {
   type Dispatch,
   dispatchNode,
   endAfter,
-  enterMiddleware,
   type HttpCache,
   type HttpCacheOptions,
   MiddlewarePolicies,
+  type MiddlewareWarmOptions,
   type Namespaces,
   type NodeHandler,
-  Replays,
   type RequestCache,
   type RequestCacheState,
   type RouteCacheOptions,
+  routeStateOf,
   serveNode,
-  stateOf,
-  VersionedCacheError,
-  type WarmRoutesOptions,
 } from '@versioned-cache/core';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -37,18 +34,11 @@ declare global {
 export type ExpressCacheOptions = HttpCacheOptions<Request>;
 /** `cacheRoute()` options. */
 export type ExpressRouteOptions = RouteCacheOptions<Request>;
-/** `warmRoutes()` options. */
-export interface ExpressWarmOptions extends WarmRoutesOptions<Request> {
-  /**
-   * The `versionedCache()` middleware the routes are behind.
-   * @default the only `versionedCache()` middleware `app.use()`d on `app` itself
-   */
-  cache?: RequestHandler;
-}
+/** `warmRoutes()` options: `paths`, `headers`, `route`, `user`, and `cache`, the middleware they are behind. */
+export type ExpressWarmOptions = MiddlewareWarmOptions<Request, RequestHandler>;
 
-/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`; refreshes and warms. */
 const policies = new MiddlewarePolicies<Request>();
-const replays = new Replays<Request>();
 
 /**
  * Caches the GET and HEAD responses of the routes behind it under the namespace version(s). Paths
@@ -59,7 +49,7 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
   const app = createHttpCache<Request>(namespaces, options);
   const middleware: RequestHandler = (req, res, next) => {
     const request = { method: req.method, url: req.originalUrl, headers: req.headers };
-    const { state, step } = enterMiddleware(app, req, request, req, replays);
+    const { state, step } = policies.enter(app, req, request, req);
     req.cache = state;
     if (step === 'lookup') return serve(app, req, res, next, state);
     if (step === 'replay') captureInto(res, state);
@@ -82,7 +72,7 @@ export function warmRoutes(app: Application, options: ExpressWarmOptions): () =>
   return policies.warmRoutes(
     options,
     stack.map((layer) => layer.handle),
-    (request, context) => replays.run(request, context, replay),
+    (request, context) => policies.replays.run(request, context, replay),
   );
 }
 
@@ -102,14 +92,7 @@ function dispatchTo(app: Application): Dispatch {
 export function cacheRoute(options: ExpressRouteOptions | false = {}): RequestHandler {
   assertRouteOptions(options);
   return (req, res, next) => {
-    const s = stateOf<Request>(req);
-    if (!s)
-      return next(
-        new VersionedCacheError(
-          'VC_INVALID_ARGUMENT',
-          '@versioned-cache/express: cacheRoute() needs app.use(versionedCache(...)) before the route',
-        ),
-      );
+    const s = routeStateOf<Request>(req, 'express'); // Express passes what it throws to next(error)
     if (s.enterRoute(options)) serve(s.http, req, res, next, s);
     else next();
   };
@@ -131,6 +114,7 @@ function serve(
     url: req.originalUrl,
     native: req,
     next,
-    refresh: (context) => replays.refresh(req.originalUrl, req.headers, context, dispatchTo(req.app)),
+    refresh: (context) =>
+      policies.replays.refresh(req.originalUrl, req.headers, context, dispatchTo(req.app)),
   });
 }

@@ -4,7 +4,6 @@ import {
   type Dispatch,
   type HttpCache,
   type HttpCacheOptions,
-  type HttpOutcome,
   type HttpResponse,
   isMutation,
   type Namespaces,
@@ -17,7 +16,7 @@ import {
   type WarmRoutesOptions,
   writeResponse,
 } from '@versioned-cache/core';
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export type { RequestCache } from '@versioned-cache/core';
@@ -43,71 +42,56 @@ export interface FastifyCacheOptions extends HttpCacheOptions<FastifyRequest> {
   namespace: Namespaces;
 }
 
-type Http = HttpCache<FastifyRequest>;
-
-class State extends RequestCacheState<FastifyRequest> {
-  /** The lookup's outcome (never rejecting); undefined on a replay's synthetic request. */
-  outcome: Promise<HttpOutcome | null> | undefined;
-}
-
 /**
  * The registration that owns each scope's routes: the one registered in that scope or, for a scope
  * created after it, in the nearest parent; a registration in a nested scope takes over there. Read
  * per request, so routes declared before the plugin loaded (`register()` not awaited) are cached too.
  */
-const owners = new WeakMap<object, Http>();
+const owners = new WeakMap<object, HttpCache<FastifyRequest>>();
 const replays = new Replays<FastifyRequest>();
 /** Refreshes and warms: GETs through `inject()`, which the plugin captures instead of looking up. */
-const dispatchTo =
-  (instance: FastifyInstance): Dispatch =>
-  ({ url, headers }) =>
-    instance.inject({ method: 'GET', url, headers });
-
-function named(error: unknown): unknown {
-  if (error instanceof Error) error.message = `@versioned-cache/fastify: ${error.message}`;
-  return error;
+function dispatchTo(instance: FastifyInstance): Dispatch {
+  return ({ url, headers }) => instance.inject({ method: 'GET', url, headers });
 }
 
-const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, done) => {
-  let app: Http;
+/** Runs `fn`; an error it throws names the package. */
+function named<T>(fn: () => T): T {
   try {
-    const { namespace, ...rest } = options;
-    app = createHttpCache<FastifyRequest>(namespace, rest);
+    return fn();
   } catch (error) {
-    return done(named(error) as Error);
+    if (error instanceof Error) error.message = `@versioned-cache/fastify: ${error.message}`;
+    throw error;
   }
+}
+
+const plugin: FastifyPluginAsync<FastifyCacheOptions> = async (instance, options) => {
+  const { namespace, ...rest } = options;
+  const app = named(() => createHttpCache<FastifyRequest>(namespace, rest));
   if (!instance.hasRequestDecorator('cache')) instance.decorateRequest('cache', null, []);
   owners.set(instance, app);
   // fastify-plugin: `instance` is the registering scope; scopes created in it from now on get our hooks.
-  instance.addHook('onRegister', (child) => {
-    owners.set(child, app);
-  });
+  instance.addHook('onRegister', (child) => void owners.set(child, app));
 
   // A route declared from now on has its options validated when declared (remembered per options object).
   instance.addHook('onRoute', (route) => {
-    try {
-      if (route.config?.cache !== undefined) app.route(route.config.cache);
-    } catch (error) {
-      throw named(error);
-    }
+    if (route.config?.cache !== undefined) named(() => app.route(route.config!.cache!));
   });
 
   instance.addHook('onRequest', (request, reply, next) => {
     if (owners.get(request.server) !== app || request.is404) return next();
-    let http: Http;
+    let http: HttpCache<FastifyRequest>;
     try {
       const options = request.routeOptions.config.cache;
-      http = options === undefined ? app : app.route(options);
+      http = options === undefined ? app : named(() => app.route(options));
     } catch (error) {
-      return next(named(error) as Error);
+      return next(error as Error);
     }
-    const s = new State(app);
+    const s = new RequestCacheState(app);
     s.http = http;
     request.cache = s;
     const headers = request.raw.headers;
     if (replays.claim(headers, s, request) || isMutation(request.method)) return next();
-    const request_ = { method: request.method, url: request.url, headers };
-    s.outcome = serveByCallback(s, http, request_, request, {
+    serveByCallback(s, http, { method: request.method, url: request.url, headers }, request, {
       next: (error) => next(error as Error | undefined),
       answer: (response) => writeHit(reply, response),
       // A handler that hijacks the reply never reaches onSend: stop waiting once it is done.
@@ -119,7 +103,7 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
 
   instance.addHook('onSend', (request, reply, payload, next) => {
     const s = request.cache;
-    if (!(s instanceof State) || s.app !== app) return next();
+    if (!(s instanceof RequestCacheState) || s.app !== app) return next();
     const invalidating = s.invalidateAfter(request.method, reply.statusCode);
     if (invalidating) return void invalidating.then(() => next());
     if (!s.capturing) return next();
@@ -136,7 +120,6 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
       });
     }, next);
   });
-  done();
 };
 
 /**
@@ -156,18 +139,16 @@ function writeHit(reply: FastifyReply, response: HttpResponse): void {
  * Returns a function that unregisters them.
  */
 export function warmRoutes(instance: FastifyInstance, options: FastifyWarmOptions): () => void {
-  try {
-    const app = owners.get(instance);
+  const app = owners.get(instance);
+  const dispatch = dispatchTo(instance);
+  return named(() => {
     if (!app)
       throw new VersionedCacheTypeError(
         'instance',
         'register the plugin in this scope or a parent first (await app.register(versionedCache, ...))',
       );
-    const dispatch = dispatchTo(instance);
     return app.warmRoutes(options, (request, ctx) => replays.run(request, ctx, dispatch));
-  } catch (error) {
-    throw named(error);
-  }
+  });
 }
 
 /**

@@ -3,20 +3,17 @@ import {
   createHttpCache,
   type Dispatch,
   dispatchNode,
-  enterMiddleware,
   type HttpCache,
   type HttpCacheOptions,
   type HttpResponse,
   MiddlewarePolicies,
+  type MiddlewareWarmOptions,
   type Namespaces,
-  Replays,
   type RequestCache,
   type RequestCacheState,
   type RouteCacheOptions,
+  routeStateOf,
   serveAround,
-  stateOf,
-  VersionedCacheError,
-  type WarmRoutesOptions,
 } from '@versioned-cache/core';
 import type Koa from 'koa';
 import type { Context, DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
@@ -37,27 +34,16 @@ declare module 'koa' {
 export type KoaCacheOptions = HttpCacheOptions<Context>;
 /** `cacheRoute()` options; `Ctx` is the route's context (with `params` under `@koa/router`). */
 export type KoaRouteOptions<Ctx = Context> = RouteCacheOptions<Ctx>;
-/** `warmRoutes()` options. */
-export interface KoaWarmOptions extends WarmRoutesOptions<Context> {
-  /**
-   * The `versionedCache()` middleware the routes are behind.
-   * @default the only `versionedCache()` middleware `app.use()`d on `app`
-   */
-  cache?: Middleware;
-}
-
-type State = RequestCacheState<Context>;
+/** `warmRoutes()` options: `paths`, `headers`, `route`, `user`, and `cache`, the middleware they are behind. */
+export type KoaWarmOptions = MiddlewareWarmOptions<Context, Middleware>;
 
 const EMPTY = Buffer.alloc(0);
-/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`; refreshes and warms. */
 const policies = new MiddlewarePolicies<Context>();
-const replays = new Replays<Context>();
-const toJson = (body: unknown) => Buffer.from(JSON.stringify(body));
 /** Synthetic GETs through `app`, which the outermost `versionedCache()` captures instead of looking up. */
-const dispatchTo =
-  (app: Koa): Dispatch =>
-  (request) =>
-    dispatchNode(app.callback(), request);
+function dispatchTo(app: Koa): Dispatch {
+  return (request) => dispatchNode(app.callback(), request);
+}
 
 /**
  * Caches the GET and HEAD responses of the middleware and routes after it under the namespace
@@ -68,7 +54,7 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
   const app = createHttpCache<Context>(namespaces, options);
   const middleware: Middleware = async (ctx, next) => {
     const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
-    const { state, step } = enterMiddleware(app, ctx, request, ctx, replays);
+    const { state, step } = policies.enter(app, ctx, request, ctx);
     ctx.cache = state;
     if (step === 'lookup') return serve(app, ctx, next, state);
     await next();
@@ -92,7 +78,7 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
 export function warmRoutes(app: Koa, options: KoaWarmOptions): () => void {
   const dispatch = dispatchTo(app);
   return policies.warmRoutes(options, app.middleware ?? [], (request, p) =>
-    replays.run(request, p, dispatch),
+    policies.replays.run(request, p, dispatch),
   );
 }
 
@@ -107,12 +93,7 @@ export function cacheRoute<StateT = DefaultState, ContextT = DefaultContext>(
 ): Middleware<StateT, ContextT> {
   assertRouteOptions(options);
   return async (ctx, next) => {
-    const s = stateOf<Context>(ctx);
-    if (!s)
-      throw new VersionedCacheError(
-        'VC_INVALID_ARGUMENT',
-        '@versioned-cache/koa: cacheRoute() needs app.use(versionedCache(...)) before the route',
-      );
+    const s = routeStateOf<Context>(ctx, 'koa');
     if (!s.enterRoute(options as KoaRouteOptions | false)) return next();
     await serve(s.http, ctx as unknown as Context, next, s);
   };
@@ -123,19 +104,19 @@ export function noCache<StateT = DefaultState, ContextT = DefaultContext>(): Mid
   return cacheRoute<StateT, ContextT>(false);
 }
 
-async function serve(http: HttpCache<Context>, ctx: Context, next: Next, s: State): Promise<void> {
-  const method = ctx.method;
-  const request = { method, url: ctx.originalUrl, headers: ctx.headers };
+async function serve(
+  http: HttpCache<Context>,
+  ctx: Context,
+  next: Next,
+  s: RequestCacheState<Context>,
+): Promise<void> {
+  const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
   const { response, ran } = await serveAround(s, http, request, ctx, {
-    run: (capture) => {
-      if (capture) ctx.method = 'GET';
-      return next().finally(() => {
-        ctx.method = method;
-      });
-    },
+    raw: ctx.req,
+    run: next,
     handOver: () => handOver(ctx, s),
     setHeaders: (headers) => ctx.set(headers),
-    refresh: (p) => replays.refresh(ctx.originalUrl, ctx.headers, p, dispatchTo(ctx.app)),
+    refresh: (p) => policies.replays.refresh(ctx.originalUrl, ctx.headers, p, dispatchTo(ctx.app)),
   });
   if (response) send(ctx, response, ran);
 }
@@ -145,21 +126,22 @@ async function serve(http: HttpCache<Context>, ctx: Context, next: Next, s: Stat
  * the awaited capture, if any. A stream past `maxBodySize` (or still streaming when the core gives
  * up) is put back as `ctx.body`, what was read first: it goes out whole, uncached. True when captured.
  */
-async function handOver(ctx: Context, s: State): Promise<boolean> {
+async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<boolean> {
   if (!s.capturing) return false;
   if (ctx.respond === false || ctx.headerSent) {
     s.release(); // the handler wrote to ctx.res itself
     return false;
   }
-  let body: unknown = ctx.body;
+  let body: unknown = ctx.body instanceof Response ? (ctx.body.body ?? '') : ctx.body;
   if (body === null || body === undefined) {
     const explicitNull = (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody;
-    if (!explicitNull && ctx.status !== 204 && ctx.status !== 205 && ctx.status !== 304) {
-      ctx.type = 'text'; // Koa's respond() sends the status message
-      body = ctx.message || String(ctx.status);
-    } else body = EMPTY;
-  } else if (body instanceof Response) body = body.body ?? '';
-  const read = await s.captureBody(body, ctx.status, ctx.response.headers, toJson);
+    const message = !explicitNull && ctx.status !== 204 && ctx.status !== 205 && ctx.status !== 304;
+    if (message) ctx.type = 'text'; // Koa's respond() sends the status message
+    body = message ? ctx.message || String(ctx.status) : EMPTY;
+  }
+  const read = await s.captureBody(body, ctx.status, ctx.response.headers, (value) =>
+    Buffer.from(JSON.stringify(value)),
+  );
   if (Buffer.isBuffer(read)) return true;
   const length = ctx.response.get('Content-Length');
   ctx.body = read;

@@ -12,8 +12,10 @@ import type { LifecycleHooks, RequestCacheState } from './request-cache.js';
 const noop = () => {};
 
 export interface AroundHooks<Req> extends Omit<LifecycleHooks<Req>, 'proceed'> {
-  /** Runs the handler to the end (a HEAD as a GET when `capture`); rejects with its error. */
-  run(capture: boolean): Promise<void>;
+  /** Runs the handler to the end; rejects with its error. */
+  run(capture: boolean): Promise<unknown>;
+  /** The node:http request (Koa's `ctx.req`): a HEAD runs as a GET while its response is captured. */
+  raw?: { method?: string };
   /** After `run`: hands the response to the awaited capture, if any (`state.captureBody()`). */
   handOver(): Promise<unknown>;
 }
@@ -32,11 +34,19 @@ export async function serveAround<Req>(
   hooks: AroundHooks<Req>,
 ): Promise<{ response: HttpResponse | null; ran: boolean }> {
   let running: Promise<unknown> | undefined;
+  const { raw } = hooks;
+  const method = raw?.method;
   const proceed = (capture: boolean) => {
-    running = hooks.run(capture).then(hooks.handOver, (error: unknown) => {
-      state.fail(error);
-      throw error;
-    });
+    if (capture && raw) raw.method = 'GET';
+    running = hooks
+      .run(capture)
+      .finally(() => {
+        if (raw) raw.method = method;
+      })
+      .then(hooks.handOver, (error: unknown) => {
+        state.fail(error);
+        throw error;
+      });
     running.catch(noop); // awaited below, once the lookup is done
   };
   const { setHeaders, refresh } = hooks;
@@ -55,9 +65,9 @@ export interface CallbackHooks<Req> extends Omit<LifecycleHooks<Req>, 'proceed'>
 }
 
 /**
- * Answers a request from a hook that continues by callback. The returned outcome never rejects
- * (null on an error, passed to `next`); a later hook that captured the response awaits it to send
- * `response` in place of the handler's.
+ * Answers a request from a hook that continues by callback. The outcome, also kept as
+ * `state.outcome`, never rejects (null on an error, passed to `next`); a later hook that captured
+ * the response awaits it to send `response` in place of the handler's.
  */
 export function serveByCallback<Req>(
   state: RequestCacheState<Req>,
@@ -77,7 +87,7 @@ export function serveByCallback<Req>(
     next();
   };
   const { setHeaders, refresh } = hooks;
-  return state.handle(http, request, native, { proceed, setHeaders, refresh }).then(
+  state.outcome = state.handle(http, request, native, { proceed, setHeaders, refresh }).then(
     (outcome) => {
       if (continued || !outcome.response) next();
       else {
@@ -91,4 +101,5 @@ export function serveByCallback<Req>(
       return null;
     },
   );
+  return state.outcome;
 }

@@ -1,3 +1,4 @@
+import { VersionedCacheError } from '../errors.js';
 import type { HttpCache } from './http-cache.js';
 import type { Replays } from './replays.js';
 import { isMutation, RequestCacheState } from './request-cache.js';
@@ -18,6 +19,16 @@ export type MiddlewareStep = 'lookup' | 'skip' | 'mutation' | 'replay' | 'throug
 /** The state the innermost caching middleware attached to `holder` (`enterMiddleware()`), if any. */
 export function stateOf<Req>(holder: object): RequestCacheState<Req> | undefined {
   return (holder as { [STATE]?: RequestCacheState<Req> })[STATE];
+}
+
+/** For route middleware (`cacheRoute()`): the state `enterMiddleware()` attached, or a clear error naming `adapter`. */
+export function routeStateOf<Req>(holder: object, adapter: string): RequestCacheState<Req> {
+  const state = stateOf<Req>(holder);
+  if (state) return state;
+  throw new VersionedCacheError(
+    'VC_INVALID_ARGUMENT',
+    `@versioned-cache/${adapter}: cacheRoute() needs app.use(versionedCache(...)) before the route`,
+  );
 }
 
 /**

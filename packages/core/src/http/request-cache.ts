@@ -68,6 +68,8 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
   claimed = false;
   /** This middleware skipped its lookup: the path's route looks up itself. */
   skipped = false;
+  /** The lookup's outcome, never rejecting, for a later hook that captures the response (`serveByCallback()`). */
+  outcome: Promise<HttpOutcome | null> | undefined;
   /** A refresh or warm replay (`Replays.claim()`), or a state nested under one: nothing is looked up. */
   replaying = false;
   /** The state of a caching middleware nested under this one on a replay: its route decides what is stored. */
