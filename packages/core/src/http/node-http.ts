@@ -15,7 +15,7 @@ import type { WarmRequest } from './route-warmer.js';
 export type NodeHandler = (
   req: IncomingMessage,
   res: ServerResponse,
-  next: (error?: unknown) => void,
+  next?: (error?: unknown) => void,
 ) => unknown;
 
 export interface NodeServeOptions<Req> {
