@@ -52,7 +52,9 @@ export function Invalidates<Req = NestCacheRequest>(
       (Array.isArray(target) && target.every((name) => typeof name === 'string'));
     if (!ok)
       named(
-        new TypeError(`versioned-cache: invalid Invalidates[${i}]: must be a namespace, namespaces or a function`),
+        new TypeError(
+          `versioned-cache: invalid Invalidates[${i}]: must be a namespace, namespaces or a function`,
+        ),
       );
   }
   return SetMetadata(INVALIDATES, targets);

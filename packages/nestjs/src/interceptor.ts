@@ -21,7 +21,12 @@ import {
 } from '@versioned-cache/core';
 import { Observable, type Subscription } from 'rxjs';
 import { INVALIDATES, type InvalidatesTarget, ROUTE_OPTIONS } from './decorators.js';
-import { type NestCacheRequest, type NestRouteCacheOptions, RESOLVED, type ResolvedModule } from './options.js';
+import {
+  type NestCacheRequest,
+  type NestRouteCacheOptions,
+  RESOLVED,
+  type ResolvedModule,
+} from './options.js';
 
 type State = RequestCacheState<NestCacheRequest>;
 type Native = NestCacheRequest & { cache?: State; raw?: IncomingMessage; originalUrl?: string };
@@ -78,7 +83,8 @@ export class VersionedCacheInterceptor implements NestInterceptor {
         run();
       } else {
         // Headers set on the reply before us (Fastify hooks, `@Header()`) go out with a hit too.
-        if ('raw' in reply) for (const [name, value] of Object.entries(reply.getHeaders())) setHeader(res, name, value);
+        if ('raw' in reply)
+          for (const [name, value] of Object.entries(reply.getHeaders())) setHeader(res, name, value);
         this.serve(state, policy, native, req, res, run);
       }
       return () => subscription?.unsubscribe();

@@ -99,10 +99,13 @@ export function resolveModuleOptions(options: VersionedCacheModuleOptions): Reso
   const created = given ? undefined : createCache(redis !== undefined ? { redis } : (cache as CacheOptions));
   const resolved = given ?? created!;
   try {
-    return { cache: resolved, owned: created !== undefined, http: createHttpCache(namespace, { ...route, cache: resolved }) };
+    return {
+      cache: resolved,
+      owned: created !== undefined,
+      http: createHttpCache(namespace, { ...route, cache: resolved }),
+    };
   } catch (error) {
     void created?.close();
     throw error;
   }
 }
-
