@@ -34,8 +34,8 @@ class CacheLifecycle implements OnApplicationShutdown {
  * (`@InjectVersionedCache()` or by the `VersionedCache` class), and `VersionedCacheInterceptor`,
  * which caches GET and HEAD routes (every route unless `global: false`).
  */
-// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with static factories.
 @Module({})
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with static factories.
 export class VersionedCacheModule {
   static forRoot(options: VersionedCacheModuleOptions): DynamicModule {
     return build(
