@@ -12,6 +12,8 @@ import { type RedisServer, startRedis } from './support/redis-server.js';
 // (strict layout), then loaded through require and import, type-checked with node16 and bundler
 // resolution, and asked a real request through each adapter, on ioredis 5 and then ioredis 6.
 // The npm project takes the older framework majors (Express 4, Koa 2), the pnpm one the current.
+// The package's `test` script runs this file on its own, after the others: its installs and
+// type-checks keep both cores busy, which files that drive timing should not have to share.
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..');
