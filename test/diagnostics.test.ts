@@ -1,4 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CHANNELS,
@@ -12,6 +14,9 @@ import {
   type LookupEvent,
   type VersionedCache,
 } from '@versioned-cache/core';
+import { cacheRoute, versionedCache } from '@versioned-cache/express';
+import express from 'express';
+import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from './support/redis-server.js';
 
@@ -277,5 +282,59 @@ describe('diagnostics channels, real Redis', () => {
     const errors = recorder.of<ErrorEvent>(CHANNELS.error);
     expect(errors).toHaveLength(2);
     expect(recorder.of<InvalidateEvent>(CHANNELS.invalidate)).toEqual([]);
+  });
+});
+
+describe('diagnostics channels through an adapter (Express)', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+  });
+
+  it('labels lookups with the route label, and publishes a bypass for credentials without perUser', async () => {
+    const cache = track(createCache({ jitter: 0 }));
+    const app = express();
+    app.use(versionedCache('reports', { cache, label: 'app' }));
+    app.get('/reports/:id', cacheRoute({ label: '/reports/:id' }), (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    app.get('/plain', (_req, res) => {
+      res.json({ plain: true });
+    });
+    server = createServer(app);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const http = supertest(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    recorder = record();
+
+    expect((await http.get('/reports/7')).headers['x-cache']).toBe('MISS');
+    expect((await http.get('/reports/7')).headers['x-cache']).toBe('HIT');
+    expect((await http.get('/plain')).headers['x-cache']).toBe('MISS');
+    const secret = await http.get('/reports/7').set('Authorization', 'Bearer someone');
+    expect(secret.headers['x-cache']).toBe('BYPASS');
+
+    // The route's own label, never the path that was asked (/reports/7).
+    const routeHits = recorder.of<LookupEvent>(CHANNELS.hit).filter((e) => e.label === '/reports/:id');
+    expect(routeHits).toMatchObject([{ namespaces: ['reports'], status: 'HIT' }]);
+    expect(recorder.of<LookupEvent>(CHANNELS.miss).map((e) => e.label)).toContain('app');
+    expect(recorder.of<FillEvent>(CHANNELS.fill).map((e) => e.label)).toContain('/reports/:id');
+    const bypasses = recorder.of<LookupEvent>(CHANNELS.bypass);
+    expect(bypasses).toHaveLength(1);
+    // The middleware learned that the route looks up itself: the route's policy decided the bypass.
+    expect(bypasses[0]).toMatchObject({
+      namespaces: ['reports'],
+      label: '/reports/:id',
+      reason: 'credentials',
+    });
+    const labels = recorder.events.map((e) => (e.message as { label?: string }).label);
+    expect(labels.some((label) => label?.includes('7'))).toBe(false);
+  });
+
+  it('rejects a route label that is not a short printable string at setup', () => {
+    const cache = track(createCache());
+    expect(() => versionedCache('reports', { cache, label: '' })).toThrow(/invalid label/);
+    expect(() => cacheRoute({ label: 'x'.repeat(200) })).toThrow(/invalid label/);
   });
 });

@@ -4,6 +4,7 @@ import { type Duration, parseDuration } from '../duration.js';
 import { VersionedCacheTypeError } from '../errors.js';
 import { assertEntryKey, normaliseNamespaces } from '../keys.js';
 import { assertKnownOptions } from '../options.js';
+import { assertLabel } from './events.js';
 import type { ComputeContext, GetOrSetOptions, Namespaces } from './types.js';
 
 const GET_OR_SET_OPTIONS = new Set([
@@ -15,7 +16,6 @@ const GET_OR_SET_OPTIONS = new Set([
   'waitForRefresh',
   'label',
 ]);
-const MAX_LABEL_LENGTH = 100;
 const LIST_MEMO_SIZE = 10_000;
 
 /** The options of one call with defaults applied and validated. */
@@ -84,7 +84,7 @@ export class CallPolicies {
     if (waitForRefresh !== undefined && typeof waitForRefresh !== 'boolean') {
       throw new VersionedCacheTypeError('waitForRefresh', `must be a boolean, got ${String(waitForRefresh)}`);
     }
-    const label = checkLabel(options.label);
+    const label = assertLabel(options.label);
     const policy: CallPolicy<T> = {
       ttl:
         typeof ttl === 'function' ? ttl : ttl === undefined ? this.defaultTtlMs : parseDuration('ttl', ttl),
@@ -121,16 +121,4 @@ export class CallPolicies {
     }
     return list;
   }
-}
-
-/** A label becomes a metric label: a short fixed name per call site, never request data. */
-function checkLabel(label: unknown): string | undefined {
-  if (label === undefined) return undefined;
-  const printable = typeof label === 'string' && [...label].every((c) => c.charCodeAt(0) >= 32);
-  if (!printable || label.length === 0 || label.length > MAX_LABEL_LENGTH)
-    throw new VersionedCacheTypeError(
-      'label',
-      `must be a non-empty string of at most ${MAX_LABEL_LENGTH} characters without control characters, got ${JSON.stringify(label)}`,
-    );
-  return label;
 }

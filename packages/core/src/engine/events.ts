@@ -1,5 +1,5 @@
 import { type Channel, channel } from 'node:diagnostics_channel';
-import type { VersionedCacheError } from '../errors.js';
+import { type VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import type { CacheResult, CacheStatus } from './types.js';
 
 /**
@@ -90,6 +90,20 @@ export interface ErrorEvent {
   code: VersionedCacheError['code'];
   message: string;
   error: VersionedCacheError;
+}
+
+const MAX_LABEL_LENGTH = 100;
+
+/** A label becomes a metric label: a short fixed name per call site or route, never request data. */
+export function assertLabel(label: unknown): string | undefined {
+  if (label === undefined) return undefined;
+  const printable = typeof label === 'string' && [...label].every((c) => c.charCodeAt(0) >= 32);
+  if (!printable || label.length === 0 || label.length > MAX_LABEL_LENGTH)
+    throw new VersionedCacheTypeError(
+      'label',
+      `must be a non-empty string of at most ${MAX_LABEL_LENGTH} characters without control characters, got ${JSON.stringify(label)}`,
+    );
+  return label;
 }
 
 const hit = channel(CHANNELS.hit);
