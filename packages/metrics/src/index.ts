@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { type Attributes, type Meter, metrics } from '@opentelemetry/api';
+import { type Attributes, type Histogram, type Meter, metrics } from '@opentelemetry/api';
 import {
   CHANNELS,
   type ErrorEvent,
@@ -48,19 +48,19 @@ export function instrumentVersionedCache(options: InstrumentOptions = {}): () =>
     description:
       'Cache lookups by namespace and status (hit, miss, stale, bypass); one per namespace of a lookup',
   });
-  const fillDuration = meter.createHistogram(METRIC_NAMES.fillDuration, {
-    description: 'Time to compute and store one entry',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
+  const fillDuration = durationHistogram(
+    meter,
+    METRIC_NAMES.fillDuration,
+    'Time to compute and store one entry',
+  );
   const leaseWaits = meter.createCounter(METRIC_NAMES.leaseWaits, {
     description: "Waits on another process's fill lease, by outcome",
   });
-  const leaseWaitDuration = meter.createHistogram(METRIC_NAMES.leaseWaitDuration, {
-    description: "Time spent waiting on another process's fill lease",
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
+  const leaseWaitDuration = durationHistogram(
+    meter,
+    METRIC_NAMES.leaseWaitDuration,
+    "Time spent waiting on another process's fill lease",
+  );
   const failOpens = meter.createCounter(METRIC_NAMES.failOpens, {
     description: 'Store steps that failed and were answered without the store, by operation and code',
   });
@@ -136,4 +136,12 @@ function callAttributes(namespaces: readonly string[], label: string | undefined
   const attributes: Attributes = { namespace: namespaces.join(',') };
   if (label !== undefined) attributes.route = label;
   return attributes;
+}
+
+function durationHistogram(meter: Meter, name: string, description: string): Histogram {
+  return meter.createHistogram(name, {
+    description,
+    unit: 's',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
 }

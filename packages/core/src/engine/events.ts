@@ -40,8 +40,8 @@ export interface LookupEvent extends CallFields {
   durationMs: number;
   /** Milliseconds since the answered value was computed (0 for a value computed by this call). */
   ageMs: number;
-  /** BYPASS only: why the store was not used. */
-  reason?: BypassReason;
+  /** BYPASS only (undefined otherwise): why the store was not used. */
+  reason: BypassReason | undefined;
 }
 
 /** `versioned-cache:fill`: one computation finished (a miss, a background refresh or a warmer). */
@@ -184,13 +184,16 @@ function publishLookup<T>(
   const target = LOOKUPS[result.status];
   if (!target.hasSubscribers) return;
   const now = Date.now();
+  // One object shape for every lookup event: spelled out, `reason` always present.
   const event: LookupEvent = {
-    ...callFields(call),
+    namespaces: call.namespaces,
+    label: call.label,
+    key: call.key,
     status: result.status,
     durationMs: now - startedAt,
     ageMs: Math.max(0, now - result.createdAt),
+    reason: result.status === 'BYPASS' ? (reason ?? 'store-unavailable') : undefined,
   };
-  if (result.status === 'BYPASS') event.reason = reason ?? 'store-unavailable';
   target.publish(event);
 }
 
