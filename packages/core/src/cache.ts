@@ -16,7 +16,7 @@ import { SingleFlight } from './single-flight.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { RedisStore } from './stores/redis-store.js';
 import type { CacheStore } from './stores/store.js';
-import { previousVersion, randomVersion } from './versions.js';
+import { previousFromRecord, randomVersion } from './versions.js';
 
 /** What happened to one lookup; the HTTP layer sends it as `X-Cache`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
@@ -355,10 +355,13 @@ export class VersionedCache {
     }
     const guessedKey =
       known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
-    const first = await this.guard('read', () =>
-      this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
-    );
+    // A grace call also reads the namespace's previous-version record, in the same MGET.
+    const recordKey =
+      call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
+    const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
+    const first = await this.guard('read', () => this.store.getMany(recordKey ? [...base, recordKey] : base));
     if (first === FAILED) return FAILED;
+    const record = recordKey ? first[base.length] : null;
 
     const versions: string[] = [];
     for (let i = 0; i < namespaces.length; i++) {
@@ -379,7 +382,7 @@ export class VersionedCache {
         return { versions, entryKey, entry: null, stale: entry };
       // A miss at versions this process already knew (it bumped them itself, or an earlier request
       // learnt them): with grace, the previous generation may still answer while one refresh runs.
-      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
       if (!previousKey) return { versions, entryKey, entry: null, stale: null };
       const read = await this.guard('read', () => this.store.getMany([previousKey]));
       if (read === FAILED) return FAILED;
@@ -388,7 +391,7 @@ export class VersionedCache {
       return { versions, entryKey, entry: null, stale };
     }
 
-    const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+    const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
     const second = await this.guard('read', () =>
       this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
     );
@@ -403,13 +406,14 @@ export class VersionedCache {
   /**
    * Where the previous generation of this entry lives: at the versions this call expected, when
    * they moved under it; else at the versions before the last change this process saw; else, for a
-   * process that saw none, one INCR back (a single namespace only: with several we cannot tell
-   * which one moved).
+   * process that saw none, the one the bump recorded (a single namespace only: with several we
+   * cannot tell which one moved).
    */
   private previousEntryKey<T>(
     call: ResolvedCall<T>,
     known: readonly string[],
     current: readonly string[],
+    record: Buffer | null | undefined,
   ): string | null {
     const moved = (versions: readonly string[]) => versions.some((version, i) => version !== current[i]);
     if (known.length === current.length && moved(known)) {
@@ -417,7 +421,7 @@ export class VersionedCache {
     }
     const before = current.map((version, i) => this.previousVersions.get(call.namespaces[i]!) ?? version);
     if (moved(before)) return this.keys.entryKey(call.namespaces, before, call.key);
-    const previous = current.length === 1 ? previousVersion(current[0]!) : null;
+    const previous = current.length === 1 ? previousFromRecord(record, current[0]!) : null;
     return previous === null ? null : this.keys.entryKey(call.namespaces, [previous], call.key);
   }
 
@@ -664,11 +668,11 @@ export class VersionedCache {
   }
 
   private async bump(ns: string): Promise<string> {
-    const version = await this.mustSucceed('invalidate', () =>
-      this.store.bumpVersion(this.keys.versionKey(ns), randomVersion()),
+    const { version, previous } = await this.mustSucceed('invalidate', () =>
+      this.store.advanceVersion(this.keys.versionKey(ns), randomVersion(), {
+        previousKey: this.keys.previousKey(ns),
+      }),
     );
-    // An INCR: the generation just left is one back, whatever this process saw last.
-    const previous = previousVersion(version);
     if (previous !== null) this.previousVersions.set(ns, previous);
     this.knownVersions.set(ns, version);
     return version;
@@ -708,7 +712,7 @@ export class VersionedCache {
       const next = randomVersion();
       await this.computeWarmers(ns, next);
       const published = await this.mustSucceed('invalidate', () =>
-        this.store.compareAndSet(versionKey, current, next),
+        this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
       );
       if (published) {
         this.previousVersions.set(ns, current);

@@ -9,6 +9,8 @@ export type VersionedCacheErrorCode =
   | 'VC_STORE_ERROR'
   | 'VC_DECODE_ERROR'
   | 'VC_REFRESH_FAILED'
+  /** A durable invalidation reached fewer replicas than asked in time: it may not survive a failover. */
+  | 'VC_NOT_DURABLE'
   | 'VC_CLOSED';
 
 export class VersionedCacheError extends Error {

@@ -26,4 +26,6 @@ export type { MemoryStoreOptions } from './stores/memory-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type { RedisInput } from './stores/redis-store.js';
 export { RedisStore } from './stores/redis-store.js';
-export type { CacheStore } from './stores/store.js';
+export type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './stores/store.js';
+export type { VersionBump } from './versions.js';
+export { previousFromRecord } from './versions.js';
