@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -68,42 +69,38 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 
 /** Starts a 3-master Redis Cluster (no replicas) on free loopback ports; the caller stops it. */
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'vc-cluster-'));
+  const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-cluster-')));
   const ports = await freeClusterPorts(masters);
   const children: ChildProcess[] = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        '2000',
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
+    trackProcess(
+      spawn(
+        'redis-server',
+        [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+        ],
+        { stdio: 'ignore' },
+      ),
     ),
   );
   const stop = async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(children.map(killProcess));
     await rm(dir, { recursive: true, force: true });
+    forgetDir(dir);
   };
   try {
     for (const port of ports)

@@ -671,6 +671,7 @@ export class VersionedCache {
     const { version, previous } = await this.mustSucceed('invalidate', () =>
       this.store.advanceVersion(this.keys.versionKey(ns), randomVersion(), {
         previousKey: this.keys.previousKey(ns),
+        durability: this.options.durability || undefined,
       }),
     );
     if (previous !== null) this.previousVersions.set(ns, previous);

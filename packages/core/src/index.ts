@@ -14,14 +14,16 @@ export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
 export type { VersionedCacheErrorCode } from './errors.js';
 export {
+  isInvalidArgument,
   isVersionedCacheError,
   StoreTimeoutError,
   VersionedCacheError,
+  VersionedCacheRangeError,
   VersionedCacheTypeError,
 } from './errors.js';
 export * from './http/index.js';
 export { assertNamespace, KeySchema, normaliseNamespaces } from './keys.js';
-export type { CacheOptions, LeaseOptions } from './options.js';
+export type { CacheOptions, DurabilityOptions, LeaseOptions } from './options.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type { RedisInput } from './stores/redis-store.js';
