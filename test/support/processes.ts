@@ -9,16 +9,32 @@ const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
 let hooked = false;
 
+function cleanUp(): void {
+  for (const child of children) {
+    // SIGKILL also ends a SIGSTOPped server, which would ignore SIGTERM until resumed.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  for (const dir of dirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A server killed a moment ago may still hold a file open: nothing more can be done here.
+    }
+  }
+}
+
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  process.once('exit', () => {
-    for (const child of children) {
-      // SIGKILL also ends a SIGSTOPped server, which would ignore SIGTERM until resumed.
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  process.once('exit', cleanUp);
+  // The test runner ends its worker processes with SIGTERM, which skips 'exit' handlers: clean up,
+  // then let the signal take its default course.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 /** Registers a child process until it exits. */

@@ -19,8 +19,9 @@ export interface DurationBounds {
 }
 
 /**
- * Parses a Duration into whole milliseconds. A value that is not a duration is a TypeError naming
- * `field`; a duration outside `[0 or 1, max]` is a RangeError naming `field` and the value.
+ * Parses a Duration into whole milliseconds. A value that is not a positive (or, with `allowZero`,
+ * non-negative) finite duration is a TypeError naming `field`; one above `max` is a RangeError
+ * naming `field` and the value.
  */
 export function parseDuration(
   field: string,
@@ -45,7 +46,7 @@ export function parseDuration(
   // fails every command, a TTL Redis rejects).
   const rounded = Math.round(ms);
   if (!Number.isFinite(ms) || ms < 0 || (!allowZero && rounded === 0)) {
-    throw new VersionedCacheRangeError(
+    throw new VersionedCacheTypeError(
       field,
       `must be a ${allowZero ? 'non-negative' : 'positive'} duration of whole milliseconds, got ${String(value)}`,
     );

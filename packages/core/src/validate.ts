@@ -4,8 +4,8 @@ import { VersionedCacheRangeError, VersionedCacheTypeError } from './errors.js';
 import { assertNamespace } from './keys.js';
 
 // Pure checks of arguments, shared by the factory (options.ts) and the per-call paths of the engine.
-// Each throws a TypeError (wrong kind of value) or a RangeError (right kind, out of bounds) whose
-// message and `field` name the option.
+// Each throws a TypeError (not a value the option takes: wrong type, below its minimum, not finite)
+// or a RangeError (above its upper bound) whose message and `field` name the option.
 
 /** A plain object (not null, not an array); `null` gets its own message because it is a common slip. */
 export function assertObject(field: string, value: unknown): Record<string, unknown> {
@@ -35,12 +35,15 @@ export function assertFunction<F extends (...args: never[]) => unknown>(field: s
   return value as F;
 }
 
-/** An integer in `[min, max]`: a TypeError for a non-integer, a RangeError outside the bounds. */
+/** An integer in `[min, max]`: a TypeError for a non-integer or below `min`, a RangeError above `max`. */
 export function assertInteger(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new VersionedCacheTypeError(field, `must be an integer, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new VersionedCacheTypeError(
+      field,
+      `must be an integer of at least ${min}, got ${describeValue(value)}`,
+    );
   }
-  if (value < min || value > max) {
+  if (value > max) {
     throw new VersionedCacheRangeError(field, `must be from ${min} to ${max}, got ${value}`);
   }
   return value;
@@ -54,10 +57,10 @@ export function assertNumber(
   max: number,
   inclusive = false,
 ): number {
-  if (typeof value !== 'number') {
-    throw new VersionedCacheTypeError(field, `must be a number, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !(value >= min)) {
+    throw new VersionedCacheTypeError(field, `must be a number from ${min}, got ${describeValue(value)}`);
   }
-  if (!(value >= min && (inclusive ? value <= max : value < max))) {
+  if (!(inclusive ? value <= max : value < max)) {
     throw new VersionedCacheRangeError(
       field,
       `must be from ${min} to ${inclusive ? '' : 'below '}${max}, got ${String(value)}`,

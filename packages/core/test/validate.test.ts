@@ -56,7 +56,7 @@ describe('createCache bounds and shapes', () => {
     [{ durability: { replicas: 1, timeout: '1s' } }, TypeError, 'durability'],
     [
       { store: new MemoryStore(), durability: { replicas: 0, timeout: '1s' } },
-      RangeError,
+      TypeError,
       'durability.replicas',
     ],
     [
@@ -131,8 +131,8 @@ describe('per-call validators', () => {
     [{ codec: null }, TypeError, 'codec'],
     [{ codec: { encode: () => Buffer.alloc(0) } }, TypeError, 'codec'],
     [{ earlyRefresh: 'yes' }, TypeError, 'earlyRefresh'],
-    [{ earlyRefresh: -1 }, RangeError, 'earlyRefresh'],
-    [{ earlyRefresh: Number.NaN }, RangeError, 'earlyRefresh'],
+    [{ earlyRefresh: -1 }, TypeError, 'earlyRefresh'],
+    [{ earlyRefresh: Number.NaN }, TypeError, 'earlyRefresh'],
     [{ earlyRefresh: 1e9 }, RangeError, 'earlyRefresh'],
     [{ shouldStore: true }, TypeError, 'shouldStore'],
     [{ tll: '1s' }, TypeError, 'options.tll'],
