@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { type SentinelGroup, startSentinelGroup } from './support/redis-sentinel.js';
 import { waitForReplica } from './support/redis-server.js';
+import { waitUntil } from './support/wait.js';
 
 const NAMESPACES = ['sales', 'users', 'stock', 'orders'];
 const KEY = 'summary';
@@ -24,14 +25,6 @@ interface DrillResult {
   reads: Record<Phase, number>;
   stale: Record<Phase, number>;
   staleFinal: number;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`drill: timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** True once the cache's own connection is ready on the given master. */
@@ -129,14 +122,14 @@ async function drill(group: SentinelGroup, durable: boolean): Promise<DrillResul
 
   const loops = [...NAMESPACES.map(writerLoop), ...readers.map(readerLoop)];
   try {
-    await until('a healthy start', () => result.acknowledged >= 20 && result.reads.before >= 50);
+    await waitUntil('a healthy start', () => result.acknowledged >= 20 && result.reads.before >= 50);
 
     // Replication stalls; writes keep landing on the master.
     phase = 'window';
     proxy.freeze();
-    await until('invalidations while replication is held back', () => attemptsSinceFreeze >= 8);
+    await waitUntil('invalidations while replication is held back', () => attemptsSinceFreeze >= 8);
     gated = true;
-    await until('in-flight invalidations to settle', () => inFlight === 0);
+    await waitUntil('in-flight invalidations to settle', () => inFlight === 0);
 
     const { switched } = await group.watchSwitch();
     await group.master.kill();
@@ -163,13 +156,17 @@ async function drill(group: SentinelGroup, durable: boolean): Promise<DrillResul
       newMaster.disconnect();
     }
     gated = false;
-    await until('every client on the promoted master', () =>
-      caches.every((cache) => connectedTo(cache, promoted.port)),
+    await waitUntil(
+      'every client on the promoted master',
+      () => caches.every((cache) => connectedTo(cache, promoted.port)),
+      30_000,
     );
     phase = 'after';
-    await until('invalidations and reads after the failover', () => {
-      return result.acknowledgedAfter >= 20 && result.reads.after >= 100;
-    });
+    await waitUntil(
+      'invalidations and reads after the failover',
+      () => result.acknowledgedAfter >= 20 && result.reads.after >= 100,
+      30_000,
+    );
   } finally {
     stopped = true;
     await Promise.allSettled(loops);

@@ -5,11 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Router from '@koa/router';
 import { createCache, type VersionedCache } from '@versioned-cache/core';
 import { cacheRoute, versionedCache } from '@versioned-cache/koa';
-import { Redis } from 'ioredis';
 import Koa from 'koa';
 import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRedis } from './support/redis-server.js';
+import { expectFailsOpen, withFreezableRedis } from './support/frozen-redis.js';
 
 const caches: VersionedCache[] = [];
 const servers: Server[] = [];
@@ -253,16 +252,7 @@ describe('koa adapter', () => {
   });
 
   it('fails open: with Redis frozen the handler answers, BYPASS, and the fault is reported', async () => {
-    const redis = await startRedis();
-    // Generous timeouts: the healthy requests must never reach them on a loaded machine; the fault is
-    // a frozen server (SIGSTOP), which never answers, so the frozen request reaches them every time.
-    const redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
-    redisClient.on('error', () => {});
-    try {
-      const cache = createCache({ redis: redisClient, timeout: '2s' });
-      caches.push(cache);
-      const faults: string[] = [];
-      cache.on('error', (error) => faults.push(error.code));
+    await withFreezableRedis(async ({ cache, ...fault }) => {
       const app = quietApp();
       let calls = 0;
       app.use(versionedCache('items', { cache }));
@@ -270,17 +260,7 @@ describe('koa adapter', () => {
         ctx.body = { calls: ++calls };
       });
       const http = await client(app);
-      expect((await http.get('/items')).headers['x-cache']).toBe('MISS');
-      expect((await http.get('/items')).headers['x-cache']).toBe('HIT');
-      expect(faults).toEqual([]);
-      redis.pause();
-      const down = await http.get('/items').timeout(20_000);
-      expect([down.status, down.headers['x-cache'], down.body]).toEqual([200, 'BYPASS', { calls: 2 }]);
-      expect(faults).toContain('VC_STORE_TIMEOUT');
-    } finally {
-      redisClient.disconnect();
-      // SIGKILL ends the frozen server too; its temporary directory goes with it.
-      await redis.stop();
-    }
+      await expectFailsOpen(() => http.get('/items').timeout(20_000), fault);
+    });
   });
 });

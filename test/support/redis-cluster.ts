@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
+import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -54,19 +54,6 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not up yet.
-    }
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Starts a 3-master Redis Cluster (no replicas) on free loopback ports; the caller stops it. */
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-cluster-')));
@@ -104,7 +91,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   };
   try {
     for (const port of ports)
-      await waitUntil(`node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
+      await waitUntil(`Redis Cluster node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
     await run('redis-cli', [
       '--cluster',
       'create',
@@ -116,7 +103,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     // `--cluster create` returns once slots are assigned; every node must also have heard of all
     // the others through the bus before a client can be routed reliably.
     for (const port of ports) {
-      await waitUntil(`cluster_state:ok on ${port}`, async () => {
+      await waitUntil(`Redis Cluster: cluster_state:ok on ${port}`, async () => {
         const info = await cli(port, 'cluster', 'info');
         return (
           /cluster_state:ok/.test(info) &&

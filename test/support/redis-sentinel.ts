@@ -2,12 +2,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
 import { freePort, type RedisServer, startRedis, waitForReplica } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -48,19 +48,6 @@ export interface SentinelGroupOptions {
    * @default false
    */
   replicationThroughProxy?: boolean;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not up yet.
-    }
-    if (Date.now() > deadline) throw new Error(`Redis Sentinel: timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 function masterInfo(reply: unknown): Record<string, string> {
@@ -128,7 +115,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       sentinels.push({ host: '127.0.0.1', port });
     }
     for (const { port } of sentinels) {
-      await waitUntil(`sentinel ${port}`, async () => {
+      await waitUntil(`Redis Sentinel ${port}`, async () => {
         const { stdout } = await run('redis-cli', ['-p', String(port), 'ping']);
         return stdout.trim() === 'PONG';
       });
@@ -142,7 +129,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
       client.on('error', () => {});
       try {
-        await waitUntil(`sentinel ${port} to see the group`, async () => {
+        await waitUntil(`Redis Sentinel ${port} to see the group`, async () => {
           const info = masterInfo(await client.call('SENTINEL', 'MASTER', name));
           return info['num-slaves'] === '1' && info['num-other-sentinels'] === '2';
         });
