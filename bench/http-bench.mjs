@@ -103,10 +103,21 @@ async function verify(server, scenario) {
     throw new Error(`second response has X-Cache ${xCache}, not HIT`);
 }
 
+/** What is running now, so that Ctrl-C stops it too (a signal skips `finally`). */
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    console.error(`\n${signal}: stopping the servers and redis-server`);
+    await Promise.allSettled([...running].map((stop) => stop()));
+    process.exit(130);
+  });
+}
+
 async function measure(entry, redis, round) {
   const { framework, scenario } = entry;
   await redis.admin.flushall();
   const server = await startServer({ framework, scenario, redisUrl: redis.url, pin: SERVER_PIN });
+  running.add(server.stop);
   try {
     await verify(server, scenario);
     const load = {
@@ -130,6 +141,7 @@ async function measure(entry, redis, round) {
     if (result.errors) throw new Error(`wrk errors: ${result.errorDetail}`);
     return { round, framework, scenario: scenario.id, ok: true, ...result };
   } finally {
+    running.delete(server.stop);
     await server.stop();
   }
 }
@@ -151,6 +163,7 @@ async function availability(scenarios, redisUrl) {
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 
 const redis = await startRedis({ pin: LOAD_PIN });
+running.add(redis.stop);
 const runs = [];
 let unavailable;
 try {
