@@ -3,36 +3,27 @@ import { versionedCache } from '@versioned-cache/express';
 import apicache from 'apicache';
 import cacheableResponse from 'cacheable-response';
 import express from 'express';
-import {
-  createNaiveCache,
-  createScenarioCache,
-  JSON_TYPE,
-  listenNode,
-  NAMESPACE,
-  produce,
-  readScenario,
-  unsupported,
-} from './common.mjs';
+import * as common from './common.mjs';
 
-const { scenario, redisUrl } = readScenario();
+const { scenario, redisUrl } = common.readScenario();
 const app = express();
-const route = (_req, res) => res.json(produce());
+const route = (_req, res) => res.json(common.produce());
 
 switch (scenario.kind) {
   case 'ceiling':
     app.get('/data', route);
     break;
   case 'naive': {
-    const bytesFor = createNaiveCache(redisUrl);
+    const bytesFor = common.createNaiveCache(redisUrl);
     app.get('/data', async (req, res) => {
       const bytes = await bytesFor(req.originalUrl);
       // Straight to node:http: res.send would hash an ETag per request.
-      res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': bytes.length }).end(bytes);
+      res.writeHead(200, { 'content-type': common.JSON_TYPE, 'content-length': bytes.length }).end(bytes);
     });
     break;
   }
   case 'versioned':
-    app.use(versionedCache(NAMESPACE, { cache: createScenarioCache(scenario, redisUrl) }));
+    app.use(versionedCache(common.NAMESPACE, { cache: common.createScenarioCache(scenario, redisUrl) }));
     app.get('/data', route);
     break;
   case 'apicache':
@@ -42,14 +33,14 @@ switch (scenario.kind) {
   case 'cacheable-response': {
     // As its README shows it: get() computes, send() renders.
     const ssr = cacheableResponse({
-      get: () => ({ data: produce() }),
+      get: () => ({ data: common.produce() }),
       send: ({ data, res }) => res.send(data),
     });
     app.get('/data', (req, res) => ssr({ req, res }));
     break;
   }
   default:
-    unsupported('express', scenario);
+    common.unsupported('express', scenario);
 }
 
-await listenNode(app);
+await common.listenNode(app);

@@ -2,21 +2,12 @@
 import { versionedCache } from '@versioned-cache/koa';
 import Koa from 'koa';
 import koaCash from 'koa-cash';
-import {
-  createNaiveCache,
-  createScenarioCache,
-  JSON_TYPE,
-  listenNode,
-  NAMESPACE,
-  produce,
-  readScenario,
-  unsupported,
-} from './common.mjs';
+import * as common from './common.mjs';
 
-const { scenario, redisUrl } = readScenario();
+const { scenario, redisUrl } = common.readScenario();
 const app = new Koa();
 const route = (ctx) => {
-  ctx.body = produce();
+  ctx.body = common.produce();
 };
 
 switch (scenario.kind) {
@@ -24,15 +15,15 @@ switch (scenario.kind) {
     app.use(route);
     break;
   case 'naive': {
-    const bytesFor = createNaiveCache(redisUrl);
+    const bytesFor = common.createNaiveCache(redisUrl);
     app.use(async (ctx) => {
-      ctx.type = JSON_TYPE;
+      ctx.type = common.JSON_TYPE;
       ctx.body = await bytesFor(ctx.url);
     });
     break;
   }
   case 'versioned':
-    app.use(versionedCache(NAMESPACE, { cache: createScenarioCache(scenario, redisUrl) }));
+    app.use(versionedCache(common.NAMESPACE, { cache: common.createScenarioCache(scenario, redisUrl) }));
     app.use(route);
     break;
   case 'koa-cash': {
@@ -51,7 +42,7 @@ switch (scenario.kind) {
     break;
   }
   default:
-    unsupported('koa', scenario);
+    common.unsupported('koa', scenario);
 }
 
-await listenNode(app.callback());
+await common.listenNode(app.callback());
