@@ -71,7 +71,7 @@ const meta = {
     ? `pnpm bench${args ? ` ${args}` : ''}`
     : `node bench/http-bench.mjs ${args}`,
   date: new Date().toISOString(),
-  machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}; Node ${process.version}; ${wrk}; ${shell('redis-server', ['--version'])}`,
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}; Node ${process.version}; ${wrk}; ${shell('redis-server', ['--version']).replace(/ sha=.*/, '')}`,
   loadBefore: uptime(),
   setup:
     `${options.rounds} interleaved round(s); wrk ${options.threads} thread(s), ${options.connections} connections, ` +
