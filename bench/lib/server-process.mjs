@@ -41,10 +41,10 @@ export async function startServer({ framework, scenario, redisUrl, pin }) {
   return {
     port,
     url: `http://127.0.0.1:${port}/data`,
-    /** How many times the route's handler ran in the server so far. */
-    handlerRuns() {
+    /** How many times the route's handler ran in the server so far, and the faults its cache absorbed. */
+    stats() {
       return new Promise((resolve, reject) => {
-        child.once('message', (message) => resolve(message.handlerRuns));
+        child.once('message', resolve);
         child.once('exit', () => reject(new Error(`server exited: ${output.trim()}`)));
         child.send('stats');
       });

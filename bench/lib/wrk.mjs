@@ -13,7 +13,11 @@ export async function wrkVersion() {
   } catch (error) {
     // wrk prints its version and usage, then exits 1: that still proves it is there.
     const out = `${error.stdout ?? ''}${error.stderr ?? ''}`;
-    if (out.startsWith('wrk ')) return out.split('\n')[0].replace(/ Copyright.*/, '').trim();
+    if (out.startsWith('wrk '))
+      return out
+        .split('\n')[0]
+        .replace(/ Copyright.*/, '')
+        .trim();
   }
   return null;
 }

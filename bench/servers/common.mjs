@@ -14,6 +14,8 @@ export const NAMESPACE = 'bench';
 const TTL = '1h';
 
 let handlerRuns = 0;
+/** Faults the cache absorbed (Redis timeouts on a saturated machine...), by error code. */
+const faults = {};
 
 /** The route's work: counted, so that a hit (which must not run it) can be told from a miss. */
 export function produce() {
@@ -29,7 +31,11 @@ export function readScenario() {
 /** The versioned cache of a scenario; the runner builds one too, to learn whether the core accepts its options. */
 export function createScenarioCache(scenario, redisUrl) {
   const store = scenario.store === 'redis' ? { redis: redisUrl } : {};
-  return createCache({ ...store, ttl: TTL, ...scenario.cacheOptions });
+  const cache = createCache({ ...store, ttl: TTL, ...scenario.cacheOptions });
+  cache.on('error', (error) => {
+    faults[error.code] = (faults[error.code] ?? 0) + 1;
+  });
+  return cache;
 }
 
 /**
@@ -57,7 +63,7 @@ export function unsupported(framework, scenario) {
 /** Announces the port on stdout and answers the runner's `stats` messages over IPC. */
 export function ready(port) {
   process.on('message', (message) => {
-    if (message === 'stats') process.send({ handlerRuns });
+    if (message === 'stats') process.send({ handlerRuns, faults });
   });
   process.on('disconnect', () => process.exit(0));
   console.log(`listening ${port}`);
