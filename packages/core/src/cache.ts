@@ -82,6 +82,7 @@ export class VersionedCache {
       this.guard,
       this.reader,
       this.options.invalidationIntervalMs,
+      this.options.durability,
     );
   }
 
