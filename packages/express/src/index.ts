@@ -140,7 +140,8 @@ function serve(http: HttpCache<Request>, req: Request, res: Response, next: Next
       release = capture(res, s.capturing!, (response) => {
         req.method = method;
         captured = response !== null;
-        if (response) s.captured(response);
+        // No route matched: the final handler's 404 (req.route is set only by a matching route).
+        if (response) s.captured({ ...response, unmatched: req.route === undefined });
         else s.release();
       });
     }

@@ -134,9 +134,11 @@ async function serve(http: HttpCache<Context>, ctx: Context, next: Next, s: Stat
     running = next()
       .then(async () => {
         ctx.method = method;
+        // Koa's own 404: nothing downstream set a status or a body.
+        const unmatched = ctx.status === 404 && ctx.body == null;
         const p = s.capturing;
         const body = p && (await bodyOf(ctx, p));
-        if (body) s.captured({ status: ctx.status, headers: ctx.response.headers, body });
+        if (body) s.captured({ status: ctx.status, headers: ctx.response.headers, body, unmatched });
         else s.release();
       })
       .catch((error: unknown) => {

@@ -10,16 +10,8 @@ import {
 import type { Codec } from '../codec.js';
 import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
-import { isNotModified } from './conditional.js';
-import {
-  cleanHeaders,
-  hasNoBody,
-  httpDate,
-  type LooseHeaders,
-  parseVary,
-  pickHeaders,
-  without304Metadata,
-} from './headers.js';
+import { buildVariants, etagOfEncoded, isCompressible, selectRepresentation } from './content-coding.js';
+import { cleanHeaders, hasNoBody, httpDate, type LooseHeaders, parseVary, pickHeaders } from './headers.js';
 import {
   defaultPolicy,
   HTTP_OPTION_NAMES,
@@ -30,6 +22,8 @@ import {
   type RouteCacheOptions,
   sameLookup,
 } from './options.js';
+import { conditionalHeaders, evaluatePreconditions, type RequestConditions } from './preconditions.js';
+import { CREDENTIAL_HEADERS, privacyHeaders } from './privacy.js';
 import { buildEntryKey, headerValue, targetKey } from './request-key.js';
 import { type ResponseHeaders, type StoredResponse, storedResponseCodec } from './response-codec.js';
 import {
@@ -55,6 +49,11 @@ export interface CapturedResponse<Req = HttpRequest> {
   route?: HttpCache<Req>;
   /** The framework's request that produced it, after routing: a warmer checks `perUser` against it. */
   request?: Req;
+  /**
+   * No route answered: the framework's own 404 (Express's final handler, Koa's default). Such a 404
+   * is not stored, so that random URLs cannot each create an entry.
+   */
+  unmatched?: boolean;
 }
 
 /** What `produce` is asked to do. */
@@ -105,11 +104,18 @@ export interface HttpOutcome {
   response: HttpResponse | null;
 }
 
+/** The request headers `respond()` answers from: preconditions and Accept-Encoding. */
+interface Conditions extends RequestConditions {
+  acceptEncoding: string | undefined;
+}
+
 interface Computed {
   /** The representation stored, when it may be. */
   stored: StoredResponse | null;
   /** What the request that produced it sends (its full headers); null when decoded from the store. */
   own: StoredResponse | null;
+  /** Compress `stored` into these codings before storing it. */
+  compress?: ResolvedHttpPolicy<unknown>['compress'];
   storable: boolean;
   ttlMs: number;
   passed: boolean;
@@ -260,7 +266,12 @@ export class HttpCache<Req = HttpRequest> {
   addRouteWarmer(request: WarmRequest, replay: Replay<Req>, user?: string): () => void {
     const p = this.policy;
     assertWarmable(p, request.headers, user);
-    const key = buildEntryKey(targetKey(request.headers, request.url), p.vary, request.headers, user);
+    const key = buildEntryKey(
+      targetKey(request.headers, request.url, p.query),
+      p.vary,
+      request.headers,
+      user,
+    );
     const produce: Produce<Req> = async (context) => {
       const captured = await replay(request, context);
       if (captured) this.assertWarmedBy(captured, request.url, user);
@@ -327,11 +338,14 @@ export class HttpCache<Req = HttpRequest> {
     if (p.honorNoCache && wantsRevalidation(requestCc, headers.pragma)) return this.pass(produce);
     const storeAllowed = !requestCc.has('no-store');
 
-    const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url);
+    const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url, p.query);
     const key = buildEntryKey(base, p.vary, headers, user);
-    const conditions = {
+    const conditions: Conditions = {
+      ifMatch: headerValue(headers['if-match']),
+      ifUnmodifiedSince: headerValue(headers['if-unmodified-since']),
       ifNoneMatch: headerValue(headers['if-none-match']),
       ifModifiedSince: headerValue(headers['if-modified-since']),
+      acceptEncoding: headerValue(headers['accept-encoding']),
     };
     let mine: Computed | undefined;
     const compute = async (context: ComputeContext): Promise<Computed> => {
@@ -398,7 +412,7 @@ export class HttpCache<Req = HttpRequest> {
         timedOut,
       ]);
       if (!captured) return notStored({ passed: true });
-      return this.decide(captured, perUser, storeAllowed);
+      return await this.withVariants(this.decide(captured, perUser, storeAllowed));
     } catch (error) {
       // Not stored, so that requests waiting on this one run their own handler.
       return notStored({ failed: true, error });
@@ -422,29 +436,43 @@ export class HttpCache<Req = HttpRequest> {
       route.enabled &&
       !captured.noStore &&
       route.statuses.has(status) &&
+      !(captured.unmatched && status === 404) &&
       body.byteLength <= lookup.maxBodySize &&
       headers['set-cookie'] === undefined &&
       !responseCc.has('no-store') &&
       !responseCc.has('no-cache') &&
       (perUser || !responseCc.has('private')) &&
-      responseVary.every((name) => lookup.vary.includes(name));
-    if (!storable) return notStored({ own: { status, headers, body } });
+      responseVary.every(
+        (name) => lookup.vary.includes(name) || (lookup.perUser && CREDENTIAL_HEADERS.includes(name)),
+      );
+    if (!storable)
+      return notStored({ own: { status, headers: this.private(headers, status, perUser), body } });
 
     if (!hasNoBody(status)) {
       const own = headerValue(headers.etag);
       // Express and koa-etag add the weak validator of the body when the handler set none: replace
       // it with the strong one; a validator the handler chose is kept.
       if (own === undefined || own === etag(body, { weak: true })) headers.etag = etag(body);
+      // Encoded by a compressor behind the cache: the identity entry of this resource must not share its tag.
+      headers.etag = etagOfEncoded(headerValue(headers.etag), headerValue(headers['content-encoding']))!;
     }
     if (headers['cache-control'] === undefined && route.cacheControl)
       headers['cache-control'] = perUser ? route.cacheControl.private : route.cacheControl.public;
     if (lookup.vary.length > 0) headers.vary = lookup.vary.join(', ');
+    this.private(headers, status, perUser);
     const stored = pickHeaders(headers, route.storeHeaders);
     if (headers['content-length'] !== undefined) stored['content-length'] = headers['content-length'];
     if (headers.vary !== undefined) stored.vary = headers.vary;
+    const compress = route.compress;
+    const compressible =
+      compress !== null &&
+      body.byteLength >= compress.minSize &&
+      headers['content-encoding'] === undefined &&
+      isCompressible(headerValue(headers['content-type']));
     return {
       stored: { status, headers: stored, body },
       own: { status, headers, body },
+      compress: compressible ? compress : null,
       storable: true,
       ttlMs: route.ttlMs ?? this.cache.options.ttlMs,
       passed: false,
@@ -452,30 +480,63 @@ export class HttpCache<Req = HttpRequest> {
     };
   }
 
+  /**
+   * A per-user response goes out `private` whatever the handler set, and every response of a route
+   * that varies by user names the credential headers in Vary; changes `headers` in place.
+   */
+  private private(headers: ResponseHeaders, status: number, perUser: boolean): ResponseHeaders {
+    const from = headerValue(headers['cache-control']);
+    const decision = privacyHeaders({
+      cacheControl: from,
+      vary: headerValue(headers.vary),
+      perUserEntry: perUser,
+      perUserRoute: this.policy.perUser !== undefined,
+    });
+    if (decision.cacheControl !== undefined) headers['cache-control'] = decision.cacheControl;
+    if (decision.vary !== undefined) headers.vary = decision.vary;
+    if (decision.rewritten)
+      this.policy.onDebug?.({ type: 'cache-control-privatised', status, from, to: decision.cacheControl! });
+    return headers;
+  }
+
+  /** The compressed variants of a stored response, built once per fill. */
+  private async withVariants(computed: Computed): Promise<Computed> {
+    const compress = computed.compress;
+    if (!compress || !computed.stored) return computed;
+    try {
+      const variants = await buildVariants(computed.stored.body, compress.codings, compress.compressor);
+      computed.stored.variants = variants;
+      computed.own!.variants = variants;
+    } catch {
+      // A compressor that fails costs the variants, not the response: the entry is stored in identity.
+    }
+    return computed;
+  }
+
   private respond(
     source: StoredResponse,
     status: CacheStatus,
     createdAt: number | undefined,
-    conditions: { ifNoneMatch: string | undefined; ifModifiedSince: string | undefined },
+    conditions: Conditions,
     head: boolean,
   ): HttpResponse {
     const now = Date.now();
-    const headers: ResponseHeaders = { ...source.headers };
+    const chosen = selectRepresentation(source, conditions.acceptEncoding, this.policy.downstreamCompressor);
+    const headers = chosen.headers;
     if (createdAt !== undefined) headers.age = String(Math.max(0, Math.floor((now - createdAt) / 1000)));
     headers.date = httpDate(now);
     if (this.statusHeader) headers[this.statusHeader] = status;
-    if (
-      source.status >= 200 &&
-      source.status < 300 &&
-      (conditions.ifNoneMatch !== undefined || conditions.ifModifiedSince !== undefined) &&
-      isNotModified(conditions, {
-        etag: headerValue(headers.etag),
-        lastModified: headerValue(headers['last-modified']),
-      })
-    ) {
-      return { status: 304, headers: without304Metadata(headers), body: null };
+    // Range is not answered from the cache: a ranged request gets the full 200 (RFC 9110 §14.2 allows it).
+    const outcome = evaluatePreconditions(
+      conditions,
+      { etag: headerValue(headers.etag), lastModified: headerValue(headers['last-modified']) },
+      source.status,
+    );
+    if (outcome !== 200) {
+      const kept = conditionalHeaders(outcome, headers, this.statusHeader ? [this.statusHeader] : []);
+      return { status: outcome, headers: kept, body: outcome === 412 && !head ? EMPTY : null };
     }
-    return { status: source.status, headers, body: head || hasNoBody(source.status) ? null : source.body };
+    return { status: source.status, headers, body: head || hasNoBody(source.status) ? null : chosen.body };
   }
 }
 

@@ -4,6 +4,15 @@ import { VersionedCacheTypeError } from '../errors.js';
 import { normaliseNamespaces } from '../keys.js';
 import { assertKnownOptions } from '../options.js';
 import { formatCacheControl, privatise } from './cache-control.js';
+import type { QueryOptions, ResolvedQuery } from './query-normalise.js';
+import {
+  type CompressOptions,
+  type HttpDebugEvent,
+  type ResolvedCompress,
+  resolveCompress,
+  resolveQuery,
+  sameQuery,
+} from './representation-options.js';
 
 /** The request as the core sees it: plain values, no framework type. */
 export interface HttpRequest {
@@ -133,6 +142,29 @@ export interface RouteCacheOptions<Req = HttpRequest> {
    * @default false
    */
   invalidateOnMutation?: boolean;
+  /**
+   * Store the body compressed (gzip and brotli, with node:zlib) once per fill, so that a hit costs no
+   * compression: each coding has its own strong ETag, every response of the resource carries
+   * `Vary: Accept-Encoding`, and Accept-Encoding q-values choose among them. Only compressible types
+   * (text, JSON, JavaScript, XML, SVG) at least `minSize` bytes, not already encoded.
+   * @default false
+   */
+  compress?: boolean | CompressOptions;
+  /**
+   * A compressor sits between the cache and the client (`compression`, `koa-compress`,
+   * `@fastify/compress` used in front of the cache) and re-encodes responses without changing their
+   * ETag. When true, a compressible response not compressed by the cache carries
+   * `Vary: Accept-Encoding`, and a weak ETag for requests that accept compression, so that no two
+   * codings share a strong validator (If-None-Match still gives 304). Prefer `compress`.
+   * @default false
+   */
+  downstreamCompressor?: boolean;
+  /**
+   * How the query joins the key: `sort` orders parameters by name; `allow` keeps only the named
+   * parameters in the key, so that tracking or random parameters share one entry.
+   * @default { sort: true } (every parameter, sorted)
+   */
+  query?: QueryOptions;
 }
 
 export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<Req> {
@@ -143,6 +175,12 @@ export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<R
    * @default 'X-Cache'
    */
   cacheStatusHeader?: string | false;
+  /**
+   * Told when the cache changes a response for safety: a per-user response whose Cache-Control let
+   * shared caches store it (`public`, `s-maxage`, or no `private`) is sent `private`.
+   * @default undefined (no report)
+   */
+  onDebug?: (event: HttpDebugEvent) => void;
 }
 
 export interface ResolvedHttpPolicy<Req> {
@@ -161,6 +199,10 @@ export interface ResolvedHttpPolicy<Req> {
   honorNoCache: boolean;
   handlerTimeoutMs: number;
   invalidateOnMutation: boolean;
+  compress: ResolvedCompress | null;
+  downstreamCompressor: boolean;
+  query: ResolvedQuery;
+  onDebug?: ((event: HttpDebugEvent) => void) | undefined;
 }
 
 const ROUTE_OPTIONS = [
@@ -178,12 +220,16 @@ const ROUTE_OPTIONS = [
   'honorNoCache',
   'handlerTimeout',
   'invalidateOnMutation',
+  'compress',
+  'downstreamCompressor',
+  'query',
 ] as const;
 export const ROUTE_OPTION_NAMES: ReadonlySet<string> = new Set(ROUTE_OPTIONS);
 export const HTTP_OPTION_NAMES: ReadonlySet<string> = new Set([
   ...ROUTE_OPTIONS,
   'cache',
   'cacheStatusHeader',
+  'onDebug',
 ]);
 
 export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
@@ -308,6 +354,11 @@ export function mergeRouteOptions<Req>(
         : parseDuration('handlerTimeout', o.handlerTimeout),
     invalidateOnMutation:
       optionalBoolean('invalidateOnMutation', o.invalidateOnMutation) ?? base.invalidateOnMutation,
+    compress: o.compress === undefined ? base.compress : resolveCompress(o.compress),
+    downstreamCompressor:
+      optionalBoolean('downstreamCompressor', o.downstreamCompressor) ?? base.downstreamCompressor,
+    query: o.query === undefined ? base.query : resolveQuery(o.query),
+    onDebug: base.onDebug,
   };
 }
 
@@ -336,6 +387,9 @@ export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<R
     honorNoCache: false,
     handlerTimeoutMs: 30_000,
     invalidateOnMutation: false,
+    compress: null,
+    downstreamCompressor: false,
+    query: resolveQuery(undefined),
   };
 }
 
@@ -350,6 +404,8 @@ export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolic
     a.earlyBeta === b.earlyBeta &&
     a.honorNoCache === b.honorNoCache &&
     a.maxBodySize === b.maxBodySize &&
-    a.handlerTimeoutMs === b.handlerTimeoutMs
+    a.handlerTimeoutMs === b.handlerTimeoutMs &&
+    sameQuery(a.query, b.query) &&
+    a.downstreamCompressor === b.downstreamCompressor
   );
 }

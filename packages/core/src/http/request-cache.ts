@@ -152,7 +152,7 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
   }
 
   /** The handler's response, body buffered: it settles the awaited capture. */
-  captured(response: { status: number; headers: LooseHeaders; body: Buffer }): void {
+  captured(response: { status: number; headers: LooseHeaders; body: Buffer; unmatched?: boolean }): void {
     this.take()?.resolve({ ...response, noStore: this.noStore, route: this.http });
   }
 
