@@ -6,6 +6,7 @@ import {
   codingEtag,
   codingWeight,
   etagOfEncoded,
+  IMPLICIT_IDENTITY,
   isCompressible,
   negotiateCoding,
   parseAcceptEncoding,
@@ -38,7 +39,7 @@ describe('Accept-Encoding (RFC 9110 §12.5.3)', () => {
 
   it('weighs identity as acceptable unless excluded, and * for the rest', () => {
     const none = new Map<string, number>();
-    expect([codingWeight(none, 'identity'), codingWeight(none, 'gzip')]).toEqual([1, 0]);
+    expect([codingWeight(none, 'identity'), codingWeight(none, 'gzip')]).toEqual([IMPLICIT_IDENTITY, 0]);
     const star = parseAcceptEncoding('*;q=0.5')!;
     expect([codingWeight(star, 'identity'), codingWeight(star, 'br')]).toEqual([0.5, 0.5]);
     const starZero = parseAcceptEncoding('*;q=0, gzip')!;
@@ -54,6 +55,8 @@ describe('Accept-Encoding (RFC 9110 §12.5.3)', () => {
       ['gzip, deflate', 'gzip'],
       ['gzip, deflate, br', 'br'],
       ['br;q=0.5, gzip', 'gzip'],
+      ['gzip;q=0.5, br;q=0.9', 'br'],
+      ['gzip;q=0.001', 'gzip'],
       ['gzip;q=0, br;q=0', 'identity'],
       ['gzip;q=0', 'identity'],
       ['*', 'br'],

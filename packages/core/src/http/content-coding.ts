@@ -51,15 +51,22 @@ export function parseAcceptEncoding(header: string | undefined): Map<string, num
 }
 
 /**
+ * Identity not listed is acceptable but least preferred: below any qvalue a client can send (0.001),
+ * so that `br;q=0.9` still chooses br.
+ */
+export const IMPLICIT_IDENTITY = 0.0001;
+
+/**
  * How much the client wants `coding`: its own weight, else the weight of `*`, else 0; identity is
- * acceptable (weight 1) unless excluded by `identity;q=0`, or `*;q=0` without an identity entry.
+ * acceptable (`IMPLICIT_IDENTITY`) unless excluded by `identity;q=0`, or `*;q=0` without an
+ * identity entry.
  */
 export function codingWeight(accepted: ReadonlyMap<string, number>, coding: string): number {
   const own = accepted.get(coding);
   if (own !== undefined) return own;
   const any = accepted.get('*');
   if (any !== undefined) return any;
-  return coding === 'identity' ? 1 : 0;
+  return coding === 'identity' ? IMPLICIT_IDENTITY : 0;
 }
 
 /**

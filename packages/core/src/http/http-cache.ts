@@ -24,6 +24,7 @@ import {
 } from './options.js';
 import { conditionalHeaders, evaluatePreconditions, type RequestConditions } from './preconditions.js';
 import { CREDENTIAL_HEADERS, privacyHeaders } from './privacy.js';
+import { resolveDebug } from './representation-options.js';
 import { buildEntryKey, headerValue, targetKey } from './request-key.js';
 import { type ResponseHeaders, type StoredResponse, storedResponseCodec } from './response-codec.js';
 import {
@@ -564,7 +565,7 @@ export function createHttpCache<Req = HttpRequest>(
 ): HttpCache<Req> {
   if (typeof options !== 'object' || options === null)
     throw new VersionedCacheTypeError('options', 'must be an object with at least `cache`');
-  const { cache, cacheStatusHeader = 'X-Cache', ...route } = options;
+  const { cache, cacheStatusHeader = 'X-Cache', onDebug, ...route } = options;
   if (
     typeof cache !== 'object' ||
     cache === null ||
@@ -578,6 +579,7 @@ export function createHttpCache<Req = HttpRequest>(
   )
     throw new VersionedCacheTypeError('cacheStatusHeader', 'must be a header name or false');
   const policy = mergeRouteOptions(defaultPolicy<Req>(namespaces), route, HTTP_OPTION_NAMES);
+  policy.onDebug = resolveDebug(onDebug);
   return new HttpCache(cache, cacheStatusHeader === false ? null : cacheStatusHeader.toLowerCase(), policy);
 }
 
