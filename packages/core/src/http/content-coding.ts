@@ -179,7 +179,12 @@ export function selectRepresentation(
   if (codings.length > 0) {
     const coding = negotiateCoding(acceptEncoding, [...codings, 'identity']);
     headers.vary = appendVary(headers.vary, ['accept-encoding']);
-    if (coding === 'identity') return { headers, body: stored.body, coding };
+    if (coding === 'identity') {
+      // A coding we did not store (deflate) may still be applied by a compressor after us.
+      if (downstreamCompressor && etag !== undefined && acceptsCompression(acceptEncoding))
+        headers.etag = weakEtag(etag);
+      return { headers, body: stored.body, coding };
+    }
     const body = variants[coding]!;
     headers['content-encoding'] = coding;
     headers['content-length'] = String(body.byteLength);

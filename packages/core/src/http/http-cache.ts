@@ -444,7 +444,13 @@ export class HttpCache<Req = HttpRequest> {
       !responseCc.has('no-cache') &&
       (perUser || !responseCc.has('private')) &&
       responseVary.every(
-        (name) => lookup.vary.includes(name) || (lookup.perUser && CREDENTIAL_HEADERS.includes(name)),
+        (name) =>
+          lookup.vary.includes(name) ||
+          (lookup.perUser && CREDENTIAL_HEADERS.includes(name)) ||
+          // An identity body the cache negotiates itself, or a compressor in front marked in advance.
+          (name === 'accept-encoding' &&
+            (route.compress !== null || lookup.downstreamCompressor) &&
+            headers['content-encoding'] === undefined),
       );
     if (!storable)
       return notStored({ own: { status, headers: this.private(headers, status, perUser), body } });
