@@ -132,6 +132,8 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
     s.release(); // the handler wrote to ctx.res itself
     return false;
   }
+  // Koa's own 404: nothing downstream set a status or a body.
+  const unmatched = ctx.status === 404 && ctx.body == null;
   let body: unknown = ctx.body instanceof Response ? (ctx.body.body ?? '') : ctx.body;
   if (body === null || body === undefined) {
     const explicitNull = (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody;
@@ -139,9 +141,8 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
     if (message) ctx.type = 'text'; // Koa's respond() sends the status message
     body = message ? ctx.message || String(ctx.status) : EMPTY;
   }
-  const read = await s.captureBody(body, ctx.status, ctx.response.headers, (value) =>
-    Buffer.from(JSON.stringify(value)),
-  );
+  const serialise = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const read = await s.captureBody(body, ctx.status, ctx.response.headers, serialise, unmatched);
   if (Buffer.isBuffer(read)) return true;
   const length = ctx.response.get('Content-Length');
   ctx.body = read;

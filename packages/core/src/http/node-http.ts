@@ -27,6 +27,8 @@ export interface NodeServeOptions<Req> {
   next(error?: unknown): void;
   /** A stale response went out: run the route detached (`Replays.refresh()`). */
   refresh(context: ProduceContext): Promise<CapturedResponse<Req> | null>;
+  /** At the end of the response: no route answered it (Express: `req.route` unset), see `CapturedResponse.unmatched`. */
+  unmatched?(): boolean;
 }
 
 /**
@@ -47,10 +49,15 @@ export function serveNode<Req>(
   const proceed = (capturing: boolean) => {
     if (capturing) {
       req.method = 'GET';
-      release = captureInto(res, state, (response) => {
-        req.method = method;
-        captured = response;
-      });
+      release = captureInto(
+        res,
+        state,
+        (response) => {
+          req.method = method;
+          captured = response;
+        },
+        options.unmatched,
+      );
     }
     options.next();
   };
@@ -73,15 +80,17 @@ export function serveNode<Req>(
 /**
  * Captures what is written to `res` for the response `state` awaits (a miss, or a replay): handed
  * over at `res.end()`, released past maxBodySize or `flushHeaders()`. Returns the release function.
+ * `unmatched`, asked at the end: no route answered (see `CapturedResponse.unmatched`).
  */
 export function captureInto<Req>(
   res: ServerResponse,
   state: RequestCacheState<Req>,
   done?: (captured: boolean) => void,
+  unmatched?: () => boolean,
 ): () => void {
   return capture(res, state.capturing!, (response) => {
     done?.(response !== null);
-    if (response) state.captured(response);
+    if (response) state.captured({ ...response, unmatched: unmatched?.() });
     else state.release();
   });
 }

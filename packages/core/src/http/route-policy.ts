@@ -11,6 +11,7 @@ import {
   ROUTE_OPTION_NAMES,
   type RouteCacheOptions,
 } from './options.js';
+import { resolveCompress, resolveQuery, sameQuery } from './representation-options.js';
 
 export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -134,6 +135,11 @@ export function mergeRouteOptions<Req>(
         : parseDuration('handlerTimeout', o.handlerTimeout),
     invalidateOnMutation:
       optionalBoolean('invalidateOnMutation', o.invalidateOnMutation) ?? base.invalidateOnMutation,
+    compress: o.compress === undefined ? base.compress : resolveCompress(o.compress),
+    downstreamCompressor:
+      optionalBoolean('downstreamCompressor', o.downstreamCompressor) ?? base.downstreamCompressor,
+    query: o.query === undefined ? base.query : resolveQuery(o.query),
+    onDebug: base.onDebug,
   };
 }
 
@@ -162,6 +168,9 @@ export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<R
     honorNoCache: false,
     handlerTimeoutMs: 30_000,
     invalidateOnMutation: false,
+    compress: null,
+    downstreamCompressor: false,
+    query: resolveQuery(undefined),
   };
 }
 
@@ -176,6 +185,8 @@ export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolic
     a.earlyBeta === b.earlyBeta &&
     a.honorNoCache === b.honorNoCache &&
     a.maxBodySize === b.maxBodySize &&
-    a.handlerTimeoutMs === b.handlerTimeoutMs
+    a.handlerTimeoutMs === b.handlerTimeoutMs &&
+    sameQuery(a.query, b.query) &&
+    a.downstreamCompressor === b.downstreamCompressor
   );
 }
