@@ -1,12 +1,17 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCache, type VersionedCache } from '@versioned-cache/core';
+import express from 'express';
+import Koa from 'koa';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expressHarness } from './spec/express-harness.js';
+import { expressHarness as expressHarnessOf } from './spec/express-harness.js';
 import { fastifyHarness } from './spec/fastify-harness.js';
-import type { SpecRoute } from './spec/harness.js';
-import { koaHarness } from './spec/koa-harness.js';
+import type { AdapterHarness, SpecRoute } from './spec/harness.js';
+import { koaHarness as koaHarnessOf } from './spec/koa-harness.js';
+
+const expressHarness = expressHarnessOf('express', express);
+const koaHarness = koaHarnessOf('koa', Koa);
 
 // Headless Chromium's own HTTP cache in front of one adapter per framework: a reload revalidates
 // (304 decided from the entry, no handler run), an invalidation shows new content on the next reload,
@@ -64,7 +69,7 @@ const page = (title: string) => ({
   body: { kind: 'string' as const, value: `<!doctype html><title>t</title><p id="content">${title}</p>` },
 });
 
-async function start(harness: typeof expressHarness): Promise<Running> {
+async function start(harness: AdapterHarness): Promise<Running> {
   const cache = createCache();
   const runs = new Map<string, number>();
   const count = (path: string) => runs.set(path, (runs.get(path) ?? 0) + 1);

@@ -13,11 +13,14 @@ import Koa from 'koa';
 import koaCompress from 'koa-compress';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expressHarness } from './spec/express-harness.js';
+import { expressHarness as expressHarnessOf } from './spec/express-harness.js';
 import { fastifyHarness } from './spec/fastify-harness.js';
 import type { AdapterHarness, SpecRoute } from './spec/harness.js';
-import { koaHarness } from './spec/koa-harness.js';
+import { koaHarness as koaHarnessOf } from './spec/koa-harness.js';
 import { type RedisServer, startRedis } from './support/redis-server.js';
+
+const expressHarness = expressHarnessOf('express', express);
+const koaHarness = koaHarnessOf('koa', Koa);
 
 // Real HTTP caches and compressors in front of every adapter, on both stores: undici's cache
 // interceptor (shared and private), http-cache-semantics' verdict on each response type, a
