@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import fastifyCompress from '@fastify/compress';
 import { createCache, type VersionedCache } from '@versioned-cache/core';
 import { versionedCache as expressCache } from '@versioned-cache/express';
@@ -329,3 +330,96 @@ describe.each(Object.keys(inFront))('%s with its compressor in front of the cach
     },
   );
 });
+
+/**
+ * Each framework's usual compressor behind the cache, so that the cache captures compressed bytes;
+ * the route varies on Accept-Encoding, so each Accept-Encoding value has its own entry. Fastify runs
+ * route-level onSend hooks (where `@fastify/compress` compresses) after the plugin's, so there the
+ * handler compresses itself with `reply.compress()`.
+ */
+const behind: Record<string, Build> = {
+  async express() {
+    const cache = createCache();
+    const runs = new Map<string, number>();
+    const app = express();
+    app.use(expressCache('cmp', { cache, vary: ['accept-encoding'] }));
+    app.use(compression({ threshold: 0 }));
+    app.get('/big', (_req, res) => {
+      runs.set('/big', (runs.get('/big') ?? 0) + 1);
+      res.json(BIG);
+    });
+    return { url: await listen(createServer(app), cache), cache, runs, statuses: [] };
+  },
+  async koa() {
+    const cache = createCache();
+    const runs = new Map<string, number>();
+    const app = new Koa();
+    app.use(koaCache('cmp', { cache, vary: ['accept-encoding'] }));
+    app.use(koaCompress({ threshold: 0, br: {}, gzip: {}, deflate: {} }));
+    app.use((ctx) => {
+      runs.set('/big', (runs.get('/big') ?? 0) + 1);
+      ctx.body = BIG;
+    });
+    return { url: await listen(createServer(app.callback()), cache), cache, runs, statuses: [] };
+  },
+  async fastify() {
+    const cache = createCache();
+    const runs = new Map<string, number>();
+    const app = Fastify();
+    await app.register(fastifyCompress, { threshold: 0, global: false });
+    await app.register(fastifyCache, { namespace: 'cmp', cache, vary: ['accept-encoding'] });
+    app.get('/big', (_request, reply) => {
+      runs.set('/big', (runs.get('/big') ?? 0) + 1);
+      reply.type('application/json').compress(JSON.stringify(BIG));
+    });
+    await app.ready();
+    return { url: await listen(app.server, cache), cache, runs, statuses: [] };
+  },
+};
+
+const ACCEPTS = ['identity', 'gzip', 'br', 'deflate', 'gzip, deflate, br'];
+
+describe.each(Object.keys(behind))('%s with its compressor behind the cache', (name) => {
+  it('stores each coding under its own strong validator: no strong ETag shared by two codings, hits, and 304 for every coding', async () => {
+    const app = await behind[name]!({});
+    const agent = new Agent();
+    cleanups.push(() => agent.close());
+    const codings = new Map<string, Set<string>>();
+    const tags: [string, string][] = [];
+    for (let pass = 0; pass < 2; pass++)
+      for (const accept of ACCEPTS) {
+        const res = await get(agent, `${app.url}/big`, { 'accept-encoding': accept });
+        const coding = res.headers['content-encoding'] ?? 'identity';
+        expect([accept, res.status, res.headers['x-cache']]).toEqual([accept, 200, pass ? 'HIT' : 'MISS']);
+        expect(JSON.parse(decode(res.body, coding).toString())).toEqual(BIG);
+        expect(res.headers.vary?.toLowerCase(), accept).toContain('accept-encoding');
+        expect(res.headers['content-length'], accept).toBe(String(res.body.byteLength));
+        const etag = res.headers.etag!;
+        expect(etag, accept).toMatch(/^"/);
+        codings.set(etag, (codings.get(etag) ?? new Set()).add(coding));
+        tags.push([accept, etag]);
+      }
+    // The compressor applied br, gzip and deflate, and each strong tag names one coding only.
+    expect(new Set([...codings.values()].flatMap((set) => [...set]))).toEqual(
+      new Set(['identity', 'gzip', 'br', 'deflate']),
+    );
+    for (const [etag, set] of codings) expect([etag, [...set]]).toEqual([etag, [...set].slice(0, 1)]);
+    for (const [accept, etag] of tags) {
+      const again = await get(agent, `${app.url}/big`, { 'accept-encoding': accept, 'if-none-match': etag });
+      expect([accept, again.status, again.headers.etag, again.body.byteLength]).toEqual([
+        accept,
+        304,
+        etag,
+        0,
+      ]);
+    }
+    expect(app.runs.get('/big')).toBe(ACCEPTS.length);
+  });
+});
+
+function decode(body: Buffer, coding: string): Buffer {
+  if (coding === 'gzip') return gunzipSync(body);
+  if (coding === 'br') return brotliDecompressSync(body);
+  if (coding === 'deflate') return inflateSync(body);
+  return body;
+}

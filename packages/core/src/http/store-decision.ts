@@ -119,11 +119,14 @@ export function decide<Req>(
 
   if (!hasNoBody(status)) {
     const own = headerValue(headers.etag);
+    const encoding = headerValue(headers['content-encoding']);
     // Express and koa-etag add the weak validator of the body when the handler set none: replace
-    // it with the strong one; a validator the handler chose is kept.
-    if (own === undefined || own === etag(body, { weak: true })) headers.etag = etag(body);
+    // it with the strong one; a validator the handler chose is kept. A weak one on a body encoded
+    // behind the cache may be Express's of the identity body: the bytes stored get their own.
+    if (own === undefined || own === etag(body, { weak: true }) || (encoding && own.startsWith('W/')))
+      headers.etag = etag(body);
     // Encoded by a compressor behind the cache: the identity entry of this resource must not share its tag.
-    headers.etag = etagOfEncoded(headerValue(headers.etag), headerValue(headers['content-encoding']))!;
+    headers.etag = etagOfEncoded(headerValue(headers.etag), encoding)!;
   }
   if (headers['cache-control'] === undefined && route.cacheControl)
     headers['cache-control'] = perUser ? route.cacheControl.private : route.cacheControl.public;
