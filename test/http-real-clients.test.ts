@@ -298,7 +298,7 @@ const inFront: Record<string, Build> = {
 };
 
 describe.each(Object.keys(inFront))('%s with its compressor in front of the cache', (name) => {
-  it.each([{ downstreamCompressor: true }, { downstreamCompressor: true, compress: true }])(
+  it.each([{}, { downstreamCompressor: true }, { downstreamCompressor: true, compress: true }])(
     'no strong ETag is shared by two codings, and every coding revalidates with 304 (%o)',
     async (options) => {
       const app = await inFront[name]!(options);
@@ -313,7 +313,9 @@ describe.each(Object.keys(inFront))('%s with its compressor in front of the cach
           const coding = res.headers['content-encoding'] ?? 'identity';
           const etag = res.headers.etag!;
           expect(etag, accept).toBeDefined();
-          expect(res.headers.vary?.toLowerCase(), accept).toContain('accept-encoding');
+          // @fastify/compress names Accept-Encoding only on what it encodes; downstreamCompressor always.
+          if (coding !== 'identity' || options.downstreamCompressor)
+            expect(res.headers.vary?.toLowerCase(), accept).toContain('accept-encoding');
           if (!etag.startsWith('W/')) seen.set(etag, (seen.get(etag) ?? new Set()).add(coding));
           tags.push([accept, etag]);
         }
@@ -324,7 +326,10 @@ describe.each(Object.keys(inFront))('%s with its compressor in front of the cach
           'accept-encoding': accept,
           'if-none-match': etag,
         });
-        expect([accept, again.status]).toEqual([accept, 304]);
+        // With downstreamCompressor the 304 carries the tag the client holds (weak for a copy the
+        // compressor encoded); without, the tag a 200 would carry before the compressor sees it.
+        const expected = options.downstreamCompressor ? etag : etag.replace(/^W\//, '');
+        expect([accept, again.status, again.headers.etag]).toEqual([accept, 304, expected]);
       }
       expect(app.runs.get('/big')).toBe(1);
     },

@@ -9,6 +9,7 @@ import {
   MiddlewarePolicies,
   type MiddlewareWarmOptions,
   type Namespaces,
+  prepareResponse,
   type RequestCache,
   type RequestCacheState,
   type RouteCacheOptions,
@@ -132,8 +133,7 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
     s.release(); // the handler wrote to ctx.res itself
     return false;
   }
-  // Koa's own 404: nothing downstream set a status or a body.
-  const unmatched = ctx.status === 404 && ctx.body == null;
+  const unmatched = ctx.status === 404 && ctx.body == null; // Koa's own 404: nothing set a body
   let body: unknown = ctx.body instanceof Response ? (ctx.body.body ?? '') : ctx.body;
   if (body === null || body === undefined) {
     const explicitNull = (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody;
@@ -151,7 +151,7 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
 }
 
 function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHeaders: boolean): void {
-  if (replaceHeaders) for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+  prepareResponse(ctx.res, headers, replaceHeaders); // koa-compress in front is watched
   ctx.status = status;
   // Koa sends no body for these, or for HEAD; Content-Length comes from the headers below.
   if (status !== 204 && status !== 304) ctx.body = body ?? EMPTY;

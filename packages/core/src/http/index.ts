@@ -5,6 +5,7 @@ export { ifNoneMatchMatches, isNotModified } from './conditional.js';
 export type { Compressor, StoredCoding } from './content-coding.js';
 export { negotiateCoding, parseAcceptEncoding, zlibCompressor } from './content-coding.js';
 export { assertRouteOptions, createHttpCache } from './create-http-cache.js';
+export { watchDownstreamEncoding } from './downstream-encoding.js';
 export { HttpCache } from './http-cache.js';
 export type { AroundHooks, CallbackHooks } from './lifecycles.js';
 export { serveAround, serveByCallback } from './lifecycles.js';
@@ -13,7 +14,14 @@ export { enterMiddleware, routeStateOf, stateOf } from './middleware-entry.js';
 export type { MiddlewareWarmOptions } from './middleware-policies.js';
 export { MiddlewarePolicies } from './middleware-policies.js';
 export type { NodeHandler, NodeServeOptions } from './node-http.js';
-export { captureInto, dispatchNode, endAfter, serveNode, writeResponse } from './node-http.js';
+export {
+  captureInto,
+  dispatchNode,
+  endAfter,
+  prepareResponse,
+  serveNode,
+  writeResponse,
+} from './node-http.js';
 export type { CacheControlOptions, HttpCacheOptions, HttpRequest, RouteCacheOptions } from './options.js';
 export type { PreconditionOutcome, RequestConditions, Validators } from './preconditions.js';
 export { evaluatePreconditions, parseHttpDate } from './preconditions.js';

@@ -1,9 +1,11 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { watchDownstreamEncoding } from './downstream-encoding.js';
 import type { HttpCache } from './http-cache.js';
 import { capture } from './node-capture.js';
 import type { CapturedResponse, HttpResponse, ProduceContext } from './produce.js';
 import type { RequestCacheState } from './request-cache.js';
+import type { ResponseHeaders } from './response-codec.js';
 import type { WarmRequest } from './route-warmer.js';
 
 /**
@@ -97,9 +99,19 @@ export function captureInto<Req>(
 
 /** Writes a response the core decided on; `replaceHeaders` drops the headers the handler set first. */
 export function writeResponse(res: ServerResponse, response: HttpResponse, replaceHeaders = false): void {
-  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  prepareResponse(res, response.headers, replaceHeaders);
   res.writeHead(response.status, response.headers);
   res.end(response.body ?? undefined);
+}
+
+/**
+ * Before a response the core decided on goes out on `res`, by `writeResponse()` or the framework
+ * (Koa's `ctx.body`): the handler's headers are dropped when `replaceHeaders`, and a compressor in
+ * front of the cache is watched (`watchDownstreamEncoding()`).
+ */
+export function prepareResponse(res: ServerResponse, headers: ResponseHeaders, replaceHeaders = false): void {
+  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  watchDownstreamEncoding(res, headers);
 }
 
 /** Holds `res.end()` until `before()` settles (`invalidateOnMutation`: the new version is written first). */

@@ -3,6 +3,7 @@ import type { CacheStatus } from '../cache.js';
 import type { Codec } from '../codec.js';
 import { parseCacheControl } from './cache-control.js';
 import { buildVariants, etagOfEncoded, isCompressible, selectRepresentation } from './content-coding.js';
+import { revalidatedEtag } from './downstream-encoding.js';
 import { cleanHeaders, hasNoBody, httpDate, parseVary, pickHeaders } from './headers.js';
 import type { HttpRequest, ResolvedHttpPolicy } from './options.js';
 import { conditionalHeaders, evaluatePreconditions, type RequestConditions } from './preconditions.js';
@@ -109,10 +110,9 @@ export function decide<Req>(
       (name) =>
         lookup.vary.includes(name) ||
         (lookup.perUser !== undefined && CREDENTIAL_HEADERS.includes(name)) ||
-        // An identity body the cache negotiates itself, or a compressor in front marked in advance.
-        (name === 'accept-encoding' &&
-          (route.compress !== null || lookup.downstreamCompressor) &&
-          headers['content-encoding'] === undefined),
+        // An identity body: the coding is the cache's to negotiate (compress), or a compressor's in
+        // front (koa-compress names it in Vary before the handler runs; watchDownstreamEncoding).
+        (name === 'accept-encoding' && headers['content-encoding'] === undefined),
     );
   if (!storable)
     return notStored({ own: { status, headers: privately(lookup, headers, status, perUser), body } });
@@ -213,6 +213,9 @@ export function respond(
     { etag: headerValue(headers.etag), lastModified: headerValue(headers['last-modified']) },
     source.status,
   );
+  // Declared compressor in front: the 304 updates the weak copy the client holds (RFC 9111 §4.3.4).
+  const tag = revalidatedEtag(conditions.ifNoneMatch, headerValue(headers.etag));
+  if (outcome === 304 && downstreamCompressor && tag !== undefined) headers.etag = tag;
   if (outcome !== 200) {
     const kept = conditionalHeaders(outcome, headers, statusHeader ? [statusHeader] : []);
     return { status: outcome, headers: kept, body: outcome === 412 && !head ? EMPTY : null };
