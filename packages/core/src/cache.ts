@@ -81,6 +81,7 @@ export class VersionedCache {
       this.guard,
       this.reader,
       this.options.invalidationIntervalMs,
+      this.options.durability,
     );
   }
 
