@@ -142,9 +142,10 @@ export interface RouteCacheOptions<Req = HttpRequest> {
   /**
    * A compressor sits between the cache and the client (`compression`, `koa-compress`,
    * `@fastify/compress` used in front of the cache) and re-encodes responses without changing their
-   * ETag. When true, a compressible response not compressed by the cache carries
-   * `Vary: Accept-Encoding`, and a weak ETag for requests that accept compression, so that no two
-   * codings share a strong validator (If-None-Match still gives 304). Prefer `compress`.
+   * ETag. Without this option the cache already sends the ETag weak on a response it sees encoded
+   * after it; when true, a compressible response not compressed by the cache also carries
+   * `Vary: Accept-Encoding`, a weak ETag for requests that accept compression, and a 304 keeps the
+   * weak tag the client revalidates (docs/http-compliance.md). Prefer `compress`.
    * @default false
    */
   downstreamCompressor?: boolean;
