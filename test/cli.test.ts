@@ -193,7 +193,8 @@ describe('versioned-cache CLI', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ version: null, sample: { keys: [] } });
   });
 
-  it('exits 2 on bad usage, naming the problem', async () => {
+  // Eleven Node start-ups in a row: seconds each on a loaded machine.
+  it('exits 2 on bad usage, naming the problem', { timeout: 120_000 }, async () => {
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
       [[], { REDIS_URL: redis.url }, /a command is required/],
       [['flush', 'a'], { REDIS_URL: redis.url }, /unknown command 'flush'/],
