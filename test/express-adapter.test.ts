@@ -186,7 +186,9 @@ describe('express adapter', () => {
     expect([stale.headers['x-cache'], stale.body]).toEqual(['STALE', { version: 1 }]);
     // The background refresh runs without the client; wait for its entry, not for a fixed time
     // (its handler run ends before the entry is written).
-    await expect.poll(async () => (await http.get('/sub/g')).headers['x-cache'], { timeout: 10_000 }).toBe('HIT');
+    await expect
+      .poll(async () => (await http.get('/sub/g')).headers['x-cache'], { timeout: 10_000 })
+      .toBe('HIT');
     const fresh = await http.get('/sub/g');
     expect([fresh.headers['x-cache'], fresh.body, calls]).toEqual(['HIT', { version: 2 }, 2]);
   });

@@ -110,7 +110,9 @@ for (const adapter of ADAPTERS) {
       (await Promise.all(workers.map((w) => w.arrivals(path)))).reduce((a, b) => a + b, 0);
     const gateReached = () => workers.flatMap((w) => w.gateReached);
 
-    it(`${PROCESSES}×${PER_PROCESS} requests right after an invalidation, no grace: 1 handler run, every answer the new body`, { timeout: 120_000 }, async () => {
+    it(`${PROCESSES}×${PER_PROCESS} requests right after an invalidation, no grace: 1 handler run, every answer the new body`, {
+      timeout: 120_000,
+    }, async () => {
       await redis.admin.set(t.source, 'v1');
       // Every process reads the entry about to die, so each knows the version that the job bumps.
       const warmup = [];
@@ -144,7 +146,9 @@ for (const adapter of ADAPTERS) {
       report(`http ${adapter} no grace`, { ms, ...summary(answers) });
     });
 
-    it(`with grace: 1 handler run, all ${PROCESSES * PER_PROCESS} answered STALE at once while it is held, then HITs of the new body`, { timeout: 120_000 }, async () => {
+    it(`with grace: 1 handler run, all ${PROCESSES * PER_PROCESS} answered STALE at once while it is held, then HITs of the new body`, {
+      timeout: 120_000,
+    }, async () => {
       for (const worker of workers) worker.gateReached.length = 0;
       await redis.admin.set(t.source, 'v1');
       // Processes 2-4 answer their warm-up from the middleware's lookup (Express, Koa): they have not
