@@ -151,7 +151,7 @@ describe('versioned-cache CLI', () => {
       // Generous bounds: the sample needs one SCAN page. The whole child process also pays Node's
       // start-up, which a loaded 2-core machine can stretch, so it gets more headroom.
       expect(report.elapsedMs).toBeLessThan(1000);
-      expect(result.ms).toBeLessThan(5000);
+      expect(result.ms).toBeLessThan(15_000);
       expect(report).toMatchObject({ namespace: 'big', version, sample: { isSample: true, limit: 5 } });
       expect(report.sample.keys).toHaveLength(5);
       for (const key of report.sample.keys) {

@@ -707,13 +707,15 @@ export function httpCacheSpec(
         let n = 0;
         const app = await start({
           '/hang': {
-            options: { handlerTimeout: 200 },
+            // The second request must arrive while the first run is still awaited: a window a
+            // loaded machine's round trip fits in.
+            options: { handlerTimeout: 1_000 },
             handle: () => (++n === 1 ? new Promise<SpecResponse>(() => {}) : json('answered')),
           },
         });
         const hanging = app.get('/hang').catch(() => null);
         // The second request must find the first one's run under way, however late it started.
-        await expect.poll(() => n, { timeout: 10_000 }).toBe(1);
+        await expect.poll(() => n, { timeout: 10_000, interval: 5 }).toBe(1);
         // Waits for the hung run up to handlerTimeout, then runs its own handler (not stored: an
         // unstorable fill belongs to its caller, and the others compute their own).
         const waiting = await app.get('/hang');
