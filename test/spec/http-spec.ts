@@ -572,7 +572,8 @@ export function httpCacheSpec(
       it('lets a route choose its own TTL', async () => {
         const app = await start(
           {
-            '/short': { options: { ttl: 150 }, handle: () => json('s') },
+            // Long enough to outlast a round trip on a loaded machine; its expiry is polled, not slept.
+            '/short': { options: { ttl: 1000 }, handle: () => json('s') },
             '/long': { handle: () => json('l') },
           },
           { ttl: '1m' },
@@ -580,8 +581,7 @@ export function httpCacheSpec(
         await app.get('/short');
         await app.get('/long');
         expect(xCache(await app.get('/short'))).toBe('HIT');
-        await sleep(250);
-        expect(xCache(await app.get('/short'))).toBe('MISS');
+        await expect.poll(async () => xCache(await app.get('/short')), { timeout: 10_000 }).toBe('MISS');
         expect(xCache(await app.get('/long'))).toBe('HIT');
       });
 
@@ -730,12 +730,15 @@ export function httpCacheSpec(
         let n = 0;
         const app = await start({
           '/hang': {
-            options: { handlerTimeout: 200 },
+            // The second request must arrive while the first run is still awaited: a window a
+            // loaded machine's round trip fits in.
+            options: { handlerTimeout: 1_000 },
             handle: () => (++n === 1 ? new Promise<SpecResponse>(() => {}) : json('answered')),
           },
         });
         const hanging = app.get('/hang').catch(() => null);
-        await sleep(50);
+        // The second request must find the first one's run under way, however late it started.
+        await expect.poll(() => n, { timeout: 10_000, interval: 5 }).toBe(1);
         // Waits for the hung run up to handlerTimeout, then runs its own handler (not stored: an
         // unstorable fill belongs to its caller, and the others compute their own).
         const waiting = await app.get('/hang');
@@ -788,9 +791,16 @@ export function httpCacheSpec(
           const deadline = Date.now() + 5_000;
           while (app.calls('/e') < 2 && Date.now() < deadline) await sleep(10);
           expect(app.calls('/e')).toBe(2);
-          await sleep(50);
-          const renewed = await app.get('/e');
+          // The renewed entry is written after that run: until it lands, reads are HITs of v1.
+          const before: string[] = [];
+          let renewed = await app.get('/e');
+          for (let tries = 0; renewed.body.toString() !== '{"version":2}' && tries < 250; tries++) {
+            before.push(`${xCache(renewed)} ${renewed.body.toString()}`);
+            await sleep(20);
+            renewed = await app.get('/e');
+          }
           expect([xCache(renewed), renewed.body.toString()]).toEqual(['HIT', '{"version":2}']);
+          expect(before.filter((reply) => reply !== 'HIT {"version":1}')).toEqual([]);
         });
       });
     }
