@@ -20,7 +20,7 @@ import { type RedisServer, startRedis } from './support/redis-server.js';
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..');
 const fixtures = join(import.meta.dirname, 'fixtures', 'packed-install');
-const packageDirs = ['core', 'express', 'koa', 'fastify', 'nestjs'] as const;
+const packageDirs = ['core', 'express', 'koa', 'fastify', 'nestjs', 'metrics'] as const;
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 // Generous: installs fetch from the registry when the local cache lacks a package.
 const COMMAND_TIMEOUT_MS = 240_000;
@@ -36,6 +36,7 @@ const EXPECTED_EXPORTS = {
     'CacheRoute',
     'Invalidates',
   ],
+  '@versioned-cache/metrics': ['instrumentVersionedCache', 'METRIC_NAMES'],
 };
 
 /** The pnpm running this suite when it runs under pnpm; else the one on PATH; else pnpm 10 through npx. */
@@ -109,7 +110,7 @@ beforeAll(async () => {
     ]);
   }
   for (const file of await readdir(destination)) {
-    const match = /^versioned-cache-(core|express|koa|fastify|nestjs)-\d.*\.tgz$/.exec(file);
+    const match = /^versioned-cache-(core|express|koa|fastify|nestjs|metrics)-\d.*\.tgz$/.exec(file);
     if (match) tarballs[`@versioned-cache/${match[1]}`] = join(destination, file);
   }
   redis = await startRedis();
@@ -156,6 +157,7 @@ describe.each(layouts)('installed by $manager', (layout) => {
             `^${layout.nest.major}.0.0`,
           ]),
         ),
+        '@opentelemetry/api': '^1.9.0',
         'reflect-metadata': '^0.2.2',
         rxjs: '^7.8.0',
         fastify: '^5.0.0',
