@@ -112,11 +112,15 @@ export class VersionedCache {
     if (this.background.closed)
       throw new VersionedCacheError('VC_CLOSED', 'versioned-cache: the cache is closed');
     const deadline = this.guard.begin();
-    await Promise.all(
+    const done = Promise.all(
       list.map((ns) =>
         options.warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
       ),
     );
+    // close() waits for it, a coalesced trailing bump included: closing the store under it would
+    // turn an invalidation the caller is waiting for into a failure.
+    this.background.track(done);
+    await done;
   }
 
   /** Registers an entry to compute for the new version on `invalidate(ns, { warm: true })`. */

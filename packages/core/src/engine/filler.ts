@@ -95,15 +95,21 @@ export class Filler {
           if (filled) return filled;
           return await this.computeAndStore(call, located, deadline, background);
         } finally {
-          // Not awaited: the value is ready, and waiters also see the entry itself.
+          // Not awaited: the value is ready, and waiters also see the entry itself. Background work
+          // with a budget of its own: the caller's may be spent.
           this.background.track(
-            this.guard.run('release lease', deadline, () => this.store.deleteIfEquals(leaseKey, token)),
+            this.guard.run('release lease', this.guard.begin(), () =>
+              this.store.deleteIfEquals(leaseKey, token),
+            ),
           );
         }
       }
       // Another process holds the lease and refreshes; the caller already answered from stale.
       if (background) return null;
-      const filled = await this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
+      // Waiting for another process's computation stops the call's clock, as computing would.
+      const filled = await deadline.paused(() =>
+        this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline),
+      );
       if (filled === 'lease-free') continue;
       if (filled === 'timeout' || filled === 'refreshing')
         return this.computeAndStore(call, located, deadline);
@@ -121,7 +127,7 @@ export class Filler {
     const startedAt = Date.now();
     let value: T;
     try {
-      value = await call.compute({ background });
+      value = await deadline.paused(() => call.compute({ background }));
     } catch (error) {
       const stale = located.stale ? this.entries.value(call, located.stale) : FAILED;
       if (stale === FAILED) throw error;

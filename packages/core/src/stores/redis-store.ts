@@ -132,7 +132,9 @@ export class RedisStore implements CacheStore {
       this.client =
         typeof input === 'string' ? new Redis(input, defaults) : new Redis({ ...defaults, ...input });
       this.ownsClient = true;
-      this.boundsLatency = true;
+      // The command timeout starts when a command leaves, not while it waits behind a hung
+      // pipelined batch: the cache's own per-call deadline is the bound, this one a backstop.
+      this.boundsLatency = false;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
       this.client.on('error', () => {});
     }
