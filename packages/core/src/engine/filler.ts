@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDuration } from '../duration.js';
-import { encodeEntry } from '../envelope.js';
 import { VersionedCacheError } from '../errors.js';
 import type { KeySchema } from '../keys.js';
 import type { ResolvedLease } from '../options.js';
@@ -139,25 +137,11 @@ export class Filler {
       return { value: stale, status: 'STALE', createdAt: located.stale!.createdAt, stored: false };
     }
     const createdAt = Date.now();
-    if (!call.shouldStore(value)) return { value, status: 'MISS', createdAt, stored: false };
-    const ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
-    const freshMs = Math.max(1, Math.round(ttlMs * (1 - this.options.jitter * Math.random())));
-    let bytes: Buffer;
-    try {
-      bytes = encodeEntry(
-        { createdAt, ttlMs: freshMs, graceMs: call.graceMs, computeMs: createdAt - startedAt },
-        call.codec.encode(value),
-      );
-    } catch (error) {
-      this.guard.report(
-        new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: value could not be encoded', {
-          cause: error,
-        }),
-      );
-      return { value, status: 'MISS', createdAt, stored: false };
-    }
+    const encoded = this.entries.encode(call, value, createdAt, createdAt - startedAt, this.options.jitter);
+    if (!encoded) return { value, status: 'MISS', createdAt, stored: false };
+    const { bytes, ttlMs } = encoded;
     const written = await this.guard.run('write', deadline, () =>
-      this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
+      this.store.set(located.entryKey, bytes, ttlMs),
     );
     return { value, status: 'MISS', createdAt, stored: written !== FAILED };
   }
