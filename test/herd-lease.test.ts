@@ -200,12 +200,10 @@ describe('lease acquisition', () => {
       proceed = resolve;
     });
     class SlowLeaseStore extends RedisStore {
-      override async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
-        if (key.endsWith(':lock')) {
-          arrived();
-          await held;
-        }
-        return super.setIfAbsent(key, value, ttlMs);
+      override async acquireLease(leaseKey: string, token: string, ttlMs: number, entryKey: string) {
+        arrived();
+        await held;
+        return super.acquireLease(leaseKey, token, ttlMs, entryKey);
       }
     }
     const options = {

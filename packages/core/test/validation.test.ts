@@ -1,32 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, type VersionedCache } from '../src/cache.js';
-import { VersionedCacheTypeError } from '../src/errors.js';
+import {
+  isInvalidArgument,
+  type VersionedCacheRangeError,
+  type VersionedCacheTypeError,
+} from '../src/errors.js';
 import type { CacheOptions } from '../src/options.js';
 
-// Bad arguments are programming mistakes: a VersionedCacheTypeError (a TypeError) that names the
-// field, thrown at setup, never a silently misbehaving cache.
+// Bad arguments are programming mistakes: a VersionedCacheTypeError (a TypeError: wrong kind of
+// value) or a VersionedCacheRangeError (a RangeError: out of bounds) that names the field, thrown at
+// setup, never a silently misbehaving cache.
 
-function setupError(run: () => unknown): VersionedCacheTypeError {
+type SetupError = VersionedCacheTypeError | VersionedCacheRangeError;
+
+function setupError(run: () => unknown): SetupError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(VersionedCacheTypeError);
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as VersionedCacheTypeError).code).toBe('VC_INVALID_ARGUMENT');
-    return error as VersionedCacheTypeError;
+    expect(isInvalidArgument(error)).toBe(true);
+    expect(error instanceof TypeError || error instanceof RangeError).toBe(true);
+    expect((error as SetupError).code).toBe('VC_INVALID_ARGUMENT');
+    return error as SetupError;
   }
-  throw new Error('expected a VersionedCacheTypeError');
+  throw new Error('expected a setup error');
 }
 
-async function callError(run: () => Promise<unknown>): Promise<VersionedCacheTypeError> {
+async function callError(run: () => Promise<unknown>): Promise<SetupError> {
   const error = await run().then(
     () => {
-      throw new Error('expected a VersionedCacheTypeError');
+      throw new Error('expected a setup error');
     },
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(VersionedCacheTypeError);
-  return error as VersionedCacheTypeError;
+  expect(isInvalidArgument(error)).toBe(true);
+  return error as SetupError;
 }
 
 const options = (value: unknown) => value as CacheOptions;
@@ -84,7 +91,7 @@ describe('createCache options', () => {
       ttlMs: 300_000,
       jitter: 0.1,
       timeoutMs: 250,
-      lease: { ttlMs: 10_000, maxWaitMs: 10_000, pollMs: 20 },
+      lease: { ttlMs: 1_500, maxWaitMs: 10_000, pollMs: 20 },
       invalidationIntervalMs: 0,
     });
   });
@@ -138,6 +145,46 @@ describe('namespaces, keys and call options', () => {
     expect((await callError(() => cache.invalidate('ns', { wram: true } as never))).field).toBe(
       'invalidate options.wram',
     );
+  });
+
+  it('per-call slips are a TypeError or RangeError naming the option and the value, and nothing runs', async () => {
+    let ran = 0;
+    const counted = () => ++ran;
+    const cases: [() => Promise<unknown>, typeof TypeError | typeof RangeError, string, string][] = [
+      [() => cache.invalidate('ns', { warm: 'no' } as never), TypeError, 'warm', "'no'"],
+      [() => cache.invalidate('ns', null as never), TypeError, 'invalidate options', 'null'],
+      [() => cache.version(['b', 'a'] as never), TypeError, 'namespace', 'one namespace'],
+      [() => cache.fetch('ns', 'k', null as never), TypeError, 'compute', 'null'],
+      [() => cache.fetch('ns', 'k', counted, null as never), TypeError, 'options', 'null'],
+      [() => cache.fetch('ns', 'k', counted, { ttl: '400d' }), RangeError, 'ttl', '400d'],
+      [() => cache.fetch('ns', 'k', counted, { grace: 1e20 }), RangeError, 'grace', '100000000000000000000'],
+      [
+        () => cache.fetch('ns', 'k', counted, { shouldStore: 'yes' } as never),
+        TypeError,
+        'shouldStore',
+        "'yes'",
+      ],
+      [
+        () => cache.fetch('ns', 'k', counted, { codec: { encode: JSON.stringify } } as never),
+        TypeError,
+        'codec',
+        'decode',
+      ],
+      [
+        () => cache.fetch('ns', 'k', counted, { waitForRefresh: 'no' } as never),
+        TypeError,
+        'waitForRefresh',
+        "'no'",
+      ],
+      [() => cache.getOrSet(42 as never, 'k', counted), TypeError, 'namespace', 'number 42'],
+    ];
+    for (const [run, kind, field, value] of cases) {
+      const error = await callError(run);
+      expect(error, field).toBeInstanceOf(kind);
+      expect(error.field).toBe(field);
+      expect(error.message).toContain(value);
+    }
+    expect(ran).toBe(0);
   });
 
   it('rejects bad warmers and unknown events at setup', () => {

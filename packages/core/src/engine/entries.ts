@@ -1,6 +1,6 @@
-import { parseDuration } from '../duration.js';
 import { decodeEntry, type Entry, encodeEntry } from '../envelope.js';
 import { VersionedCacheError, type VersionedCacheErrorCode } from '../errors.js';
+import { resolveTtl } from '../validate.js';
 import { type CallGuard, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 
@@ -43,7 +43,7 @@ export class EntryDecoder {
     let ttlMs: number;
     try {
       if (!call.shouldStore(value)) return null;
-      ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
+      ttlMs = typeof call.ttl === 'function' ? resolveTtl(call.ttl(value)) : call.ttl;
     } catch (error) {
       return this.unstored('VC_INVALID_ARGUMENT', 'shouldStore or the ttl function failed', error);
     }

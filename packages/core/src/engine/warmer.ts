@@ -58,7 +58,7 @@ export class WarmPublisher {
       const next = randomVersion();
       await this.computeWarmers(ns, next, deadline);
       const published = await this.guard.mustRun('invalidate', deadline, () =>
-        this.store.compareAndSet(versionKey, current, next),
+        this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
       );
       if (published) {
         this.reader.moved(ns, current, next);
