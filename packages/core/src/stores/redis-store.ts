@@ -30,7 +30,7 @@ export type RedisInput = string | RedisOptions | RedisClientLike;
 
 type RedisClient = Redis | Cluster;
 
-function isClient(value: unknown): value is RedisClient {
+function isClient(value: unknown): value is RedisClientLike {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -67,7 +67,8 @@ export class RedisStore implements CacheStore {
   constructor(input: RedisInput, options: RedisStoreOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs;
     if (isClient(input)) {
-      this.client = input;
+      // Any ioredis 5 or 6 client: the public type is structural, the calls are ioredis' own.
+      this.client = input as unknown as RedisClient;
       this.ownsClient = false;
       this.boundsLatency = false;
     } else {
