@@ -18,7 +18,9 @@ describe('O(1) invalidation on a real Redis', () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    cache = createCache({ redis: server.url, ttl: '10m' });
+    // A generous deadline: this file counts commands, and a loaded machine must not turn its first
+    // commands (connection, script loading) into fail-opens or rejected invalidations.
+    cache = createCache({ redis: server.url, ttl: '10m', timeout: '2s' });
     // ioredis sends a script as EVALSHA and falls back to EVAL once per server on NOSCRIPT: one bump
     // elsewhere loads it, so that the counts below are what every later invalidation costs.
     await cache.invalidate('script-warm-up');

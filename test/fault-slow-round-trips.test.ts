@@ -2,7 +2,8 @@
 // (but each one well within the timeout), a miss, whose three steps would together take about
 // twice the timeout, still waits on Redis no longer than the timeout as its caller sees it. The
 // computation's own time does not count (the clock stops while it runs). Hits, one round trip
-// each, still answer from the cache.
+// each, still answer from the cache. Run on its own after the other files (the package's test
+// script), as a latency measurement.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCache, type VersionedCache, type VersionedCacheError } from '@versioned-cache/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
