@@ -160,6 +160,9 @@ const STORE_METHODS = [
   'advanceVersion',
   'compareAndSet',
   'deleteIfEquals',
+  'acquireLease',
+  'storeAndRelease',
+  'renewLease',
   'close',
 ] as const;
 
