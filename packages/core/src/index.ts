@@ -12,6 +12,19 @@ export type { Codec } from './codec.js';
 export { bufferCodec, jsonCodec } from './codec.js';
 export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
+export type {
+  BypassReason,
+  CallFields,
+  ChannelName,
+  ErrorEvent,
+  FailOpenEvent,
+  FillEvent,
+  InvalidateEvent,
+  LeaseWaitEvent,
+  LeaseWaitOutcome,
+  LookupEvent,
+} from './engine/events.js';
+export { CHANNELS } from './engine/events.js';
 export type { VersionedCacheErrorCode } from './errors.js';
 export {
   isInvalidArgument,

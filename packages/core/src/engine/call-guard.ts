@@ -6,6 +6,7 @@ import {
 } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
 import { Deadline } from './deadline.js';
+import { failedOpen, reported } from './events.js';
 
 export { Deadline } from './deadline.js';
 
@@ -58,7 +59,9 @@ export class CallGuard {
     try {
       return await this.bounded(operation, deadline, step);
     } catch (error) {
-      this.report(toStoreError(operation, error));
+      const failure = toStoreError(operation, error);
+      this.report(failure);
+      failedOpen(operation, deadline, failure);
       return FAILED;
     }
   }
@@ -77,6 +80,7 @@ export class CallGuard {
   /** Tells `onError` and the listeners; with neither, a process warning at most once a minute per code. */
   report(error: VersionedCacheError): void {
     const { onError } = this.options;
+    reported(error);
     if (onError) this.notify(onError, error);
     for (const listener of this.listeners) this.notify(listener, error);
     if (!onError && this.listeners.size === 0) this.warn(error.message, error.code);

@@ -3,6 +3,7 @@ import { type Codec, jsonCodec } from '../codec.js';
 import type { Duration } from '../duration.js';
 import { assertEntryKey, normaliseNamespaces } from '../keys.js';
 import { checkCallOptions, checkCompute } from '../validate.js';
+import { assertLabel } from './events.js';
 import type { ComputeContext, GetOrSetOptions, Namespaces } from './types.js';
 
 const storeAlways = () => true;
@@ -16,6 +17,7 @@ export interface CallPolicy<T> {
   codec: Codec<T>;
   shouldStore: (value: T) => boolean;
   waitForRefresh: boolean;
+  label: string | undefined;
 }
 
 /** Everything the engine's parts need to know about one call. */
@@ -52,6 +54,7 @@ export class CallPolicies {
       codec: policy.codec,
       shouldStore: policy.shouldStore,
       waitForRefresh: policy.waitForRefresh,
+      label: policy.label,
       namespaces: this.normalised(namespaces),
       key: assertEntryKey(key),
       compute,
@@ -70,6 +73,7 @@ export class CallPolicies {
       codec: checked.codec ?? (jsonCodec as Codec<T>),
       shouldStore: checked.shouldStore ?? storeAlways,
       waitForRefresh: checked.waitForRefresh ?? true,
+      label: assertLabel((options as { label?: unknown }).label),
     };
     if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
     return policy;

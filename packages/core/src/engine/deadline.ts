@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
  * Monotonic time (`performance.now`): a wall-clock jump must not expire or extend a budget.
  */
 export class Deadline {
+  /** Epoch milliseconds when the call began, for the durations events report. */
+  readonly startedAt = Date.now();
   private expiresAt: number;
   private pausedAt = 0;
   private pauses = 0;

@@ -10,6 +10,7 @@ import type { BackgroundWork } from './background.js';
 import { type CallGuard, type Deadline, FAILED } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh } from './entries.js';
+import { fillEnded, leaseWaited } from './events.js';
 import { LeaseKeeper } from './lease.js';
 import type { Located } from './reader.js';
 import type { CacheResult, CacheStatus } from './types.js';
@@ -104,9 +105,10 @@ export class Filler {
       if (background) return null;
       if (skipsRefresh(call, grant.holder)) return this.computeAndStore(call, located, deadline);
       // Waiting for another process's computation stops the call's clock, as computing would.
-      const waited = await deadline.paused(() =>
+      const wait = deadline.paused(() =>
         this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline),
       );
+      const waited = await leaseWaited(call, Date.now(), wait);
       if (waited === 'lease-free') continue;
       if (waited === 'timeout' || waited === 'refreshing')
         return this.computeAndStore(call, located, deadline);
@@ -147,7 +149,7 @@ export class Filler {
     const encoded = this.entries.encode(call, value, createdAt, createdAt - startedAt, this.options.jitter);
     if (!encoded) {
       if (held) this.keeper.release(held.leaseKey, held.token);
-      return { value, status: 'MISS', createdAt, stored: false };
+      return fillEnded(call, startedAt, background, { value, status: 'MISS', createdAt, stored: false });
     }
     const { bytes, ttlMs } = encoded;
     const written = await this.guard.run('write', deadline, async () => {
@@ -156,7 +158,12 @@ export class Filler {
     });
     // The write may not have happened, nor the release with it: release on a budget of its own.
     if (written === FAILED && held) this.keeper.release(held.leaseKey, held.token);
-    return { value, status: 'MISS', createdAt, stored: written !== FAILED };
+    return fillEnded(call, startedAt, background, {
+      value,
+      status: 'MISS',
+      createdAt,
+      stored: written !== FAILED,
+    });
   }
 
   /** Resolves once every fill under way has settled. */
