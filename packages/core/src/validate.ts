@@ -98,7 +98,16 @@ export interface CheckedCallOptions<T> {
   waitForRefresh: boolean | undefined;
 }
 
-const CALL_OPTION_NAMES = new Set(['ttl', 'grace', 'earlyRefresh', 'codec', 'shouldStore', 'waitForRefresh']);
+const CALL_OPTION_NAMES = new Set([
+  'ttl',
+  'grace',
+  'earlyRefresh',
+  'codec',
+  'shouldStore',
+  'waitForRefresh',
+  // A metrics label: checked where events use it (engine/events.ts).
+  'label',
+]);
 
 /**
  * Validates `getOrSet` / `fetch` options. `undefined` means none; `null` and non-objects are a
