@@ -1,4 +1,13 @@
-import { Controller, Get, Headers, HttpCode, Inject, Param, Post, UnauthorizedException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { CacheRoute, Invalidates, type NestCacheRequest, NoCache } from '@versioned-cache/nestjs';
 import { ReportsService } from './reports.service.js';
 
