@@ -101,4 +101,28 @@ describe('durable version bumps', () => {
       await cache.close();
     }
   });
+  it("through the cache: the invalidation's deadline is the timeout plus the replicas' wait", async () => {
+    const cache = createCache({
+      redis: master.url,
+      timeout: 250,
+      durability: { replicas: 1, timeout: '3s' },
+    });
+    try {
+      await cache.invalidate('slow-replica');
+      // The replica answers after 600 ms: past the 250 ms timeout, within the 3 s durability wait.
+      replica.pause();
+      const startedAt = performance.now();
+      setTimeout(() => replica.resume(), 600);
+      await cache.invalidate('slow-replica');
+      const elapsed = performance.now() - startedAt;
+      console.info(
+        `[measure] durable invalidation with a replica 600 ms late: resolved in ${elapsed.toFixed(0)} ms`,
+      );
+      expect(elapsed).toBeGreaterThanOrEqual(550);
+      expect(elapsed).toBeLessThan(250 + 3_000);
+    } finally {
+      replica.resume();
+      await cache.close();
+    }
+  });
 });

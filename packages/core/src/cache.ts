@@ -18,21 +18,16 @@ import type {
 import { WarmPublisher } from './engine/warmer.js';
 import { VersionedCacheError, VersionedCacheTypeError } from './errors.js';
 import { KeySchema, normaliseNamespaces } from './keys.js';
-import {
-  assertKnownOptions,
-  type CacheOptions,
-  type ResolvedCacheOptions,
-  resolveCacheOptions,
-} from './options.js';
+import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './options.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { RedisStore } from './stores/redis-store.js';
 import type { CacheStore } from './stores/store.js';
+import { checkInvalidateOptions, checkSingleNamespace } from './validate.js';
 
 // The public types of calls and results belong with the facade that takes and returns them.
 export type * from './engine/types.js';
 
 const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
-const INVALIDATE_OPTIONS = new Set(['warm']);
 
 /**
  * The cache's public face. It only wires the engine's parts (`engine/`): each concern, and each
@@ -76,14 +71,10 @@ export class VersionedCache {
       this.reader,
       this.filler,
     );
-    this.invalidator = new Invalidator(
-      this.store,
-      this.keys,
-      this.guard,
-      this.reader,
-      this.options.invalidationIntervalMs,
-      this.options.durability,
-    );
+    this.invalidator = new Invalidator(this.store, this.keys, this.guard, this.reader, {
+      intervalMs: this.options.invalidationIntervalMs,
+      durability: this.options.durability,
+    });
   }
 
   /** Listens to faults the cache absorbed; a listener that throws is reported as a warning, never rethrown. */
@@ -99,8 +90,8 @@ export class VersionedCache {
   }
 
   /** The current version of a namespace, created with a random start if it does not exist. */
-  version(namespace: string): Promise<string> {
-    return this.reader.version(namespace, this.guard.begin());
+  async version(namespace: string): Promise<string> {
+    return this.reader.version(checkSingleNamespace(namespace), this.guard.begin());
   }
 
   /**
@@ -108,17 +99,22 @@ export class VersionedCache {
    * whatever the number of entries. Rejects when the store cannot be reached, because an
    * invalidation that silently did not happen would serve stale data.
    */
-  async invalidate(namespaces: Namespaces, options: InvalidateOptions = {}): Promise<void> {
+  async invalidate(namespaces: Namespaces, options?: InvalidateOptions): Promise<void> {
     const list = normaliseNamespaces(namespaces);
-    assertKnownOptions('invalidate options', options, INVALIDATE_OPTIONS);
+    const { warm } = checkInvalidateOptions(options);
     if (this.background.closed)
       throw new VersionedCacheError('VC_CLOSED', 'versioned-cache: the cache is closed');
-    const deadline = this.guard.begin();
-    await Promise.all(
+    // A durable bump waits for the replicas too, within their own timeout.
+    const deadline = this.guard.begin(this.invalidator.waitMs);
+    const done = Promise.all(
       list.map((ns) =>
-        options.warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
+        warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
       ),
     );
+    // close() waits for it, a coalesced trailing bump included: closing the store under it would
+    // turn an invalidation the caller is waiting for into a failure.
+    this.background.track(done);
+    await done;
   }
 
   /** Registers an entry to compute for the new version on `invalidate(ns, { warm: true })`. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeValue } from './duration.js';
 import { VersionedCacheTypeError } from './errors.js';
 
 export const MAX_NAMESPACE_LENGTH = 128;
@@ -9,10 +10,14 @@ export const MAX_RAW_ENTRY_KEY_LENGTH = 256;
 const NAMESPACE_PATTERN = /^[^\s{}\p{Cc}]+$/u;
 
 export function assertNamespace(value: unknown, field = 'namespace'): string {
-  if (typeof value !== 'string') throw new VersionedCacheTypeError(field, 'must be a string');
+  if (typeof value !== 'string')
+    throw new VersionedCacheTypeError(field, `must be a string, got ${describeValue(value)}`);
   if (value.length === 0) throw new VersionedCacheTypeError(field, 'must not be empty');
   if (value.length > MAX_NAMESPACE_LENGTH) {
-    throw new VersionedCacheTypeError(field, `must be at most ${MAX_NAMESPACE_LENGTH} characters`);
+    throw new VersionedCacheTypeError(
+      field,
+      `must be at most ${MAX_NAMESPACE_LENGTH} characters, got ${value.length}`,
+    );
   }
   if (!NAMESPACE_PATTERN.test(value)) {
     throw new VersionedCacheTypeError(
@@ -45,7 +50,7 @@ export function assertPrefix(value: unknown): string {
 
 export function assertEntryKey(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new VersionedCacheTypeError('key', 'must be a non-empty string');
+    throw new VersionedCacheTypeError('key', `must be a non-empty string, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -12,13 +12,16 @@ export { assertKnownOptions } from './validate.js';
 
 export interface LeaseOptions {
   /**
-   * How long a fill lease lasts: if its holder dies or hangs, others compute after this.
-   * @default '10s'
+   * How long a fill lease lasts past its holder's last sign of life. The holder renews it every
+   * third of this while it computes, so a long computation keeps it; a holder that dies, hangs or
+   * loses Redis frees it within this (plus one `pollInterval` for a waiter to notice).
+   * @default '1500ms'
    */
   ttl?: Duration;
   /**
-   * The longest a request waits for another process's fill before computing itself.
-   * Keep it at least `ttl` so that a dead holder costs one more computation, not one per waiter.
+   * The longest a request waits for another process's fill, however alive its holder, before
+   * computing itself. Time waiting does not count against `timeout`: it is the holder's
+   * computation, not Redis latency.
    * @default '10s'
    */
   maxWait?: Duration;
@@ -70,7 +73,7 @@ export interface CacheOptions {
   timeout?: Duration;
   /**
    * Fill leases across processes (one computes, the others wait or serve stale), or `false`.
-   * @default { ttl: '10s', maxWait: '10s', pollInterval: '20ms' }
+   * @default { ttl: '1500ms', maxWait: '10s', pollInterval: '20ms' }
    */
   lease?: LeaseOptions | false;
   /**
@@ -157,6 +160,9 @@ const STORE_METHODS = [
   'advanceVersion',
   'compareAndSet',
   'deleteIfEquals',
+  'acquireLease',
+  'storeAndRelease',
+  'renewLease',
   'close',
 ] as const;
 
@@ -165,7 +171,7 @@ function resolveLease(value: unknown): ResolvedLease | false {
   const lease = value === undefined ? {} : (assertObject('lease', value) as LeaseOptions);
   assertKnownOptions('lease', lease, new Set(['ttl', 'maxWait', 'pollInterval']));
   return {
-    ttlMs: parseDuration('lease.ttl', lease.ttl ?? '10s', { max: OPTION_LIMITS.leaseTtlMs }),
+    ttlMs: parseDuration('lease.ttl', lease.ttl ?? '1500ms', { max: OPTION_LIMITS.leaseTtlMs }),
     maxWaitMs: parseDuration('lease.maxWait', lease.maxWait ?? '10s', {
       allowZero: true,
       max: OPTION_LIMITS.leaseMaxWaitMs,

@@ -80,8 +80,11 @@ export function assertCodec<T>(field: string, value: unknown): Codec<T> {
 
 /** The longest a per-call `ttl` or `grace` may be (as for the cache's `ttl`): one year. */
 export const MAX_ENTRY_TTL_MS = MAX_DURATION_MS;
-/** Largest XFetch beta: beyond it, every hit would refresh. */
-export const MAX_EARLY_REFRESH_BETA = 100;
+/**
+ * Largest XFetch beta. A very large one is legitimate (every hit in the last hours of a TTL
+ * refreshes ahead: the drills rely on it for exact counts); the bound only keeps the arithmetic finite.
+ */
+export const MAX_EARLY_REFRESH_BETA = 1e12;
 
 /** `getOrSet` / `fetch` options after validation: durations in ms, defaults left to the engine. */
 export interface CheckedCallOptions<T> {
@@ -92,9 +95,19 @@ export interface CheckedCallOptions<T> {
   earlyBeta: number;
   codec: Codec<T> | undefined;
   shouldStore: ((value: T) => boolean) | undefined;
+  waitForRefresh: boolean | undefined;
 }
 
-const CALL_OPTION_NAMES = new Set(['ttl', 'grace', 'earlyRefresh', 'codec', 'shouldStore']);
+const CALL_OPTION_NAMES = new Set([
+  'ttl',
+  'grace',
+  'earlyRefresh',
+  'codec',
+  'shouldStore',
+  'waitForRefresh',
+  // A metrics label: checked where events use it (engine/events.ts).
+  'label',
+]);
 
 /**
  * Validates `getOrSet` / `fetch` options. `undefined` means none; `null` and non-objects are a
@@ -102,11 +115,18 @@ const CALL_OPTION_NAMES = new Set(['ttl', 'grace', 'earlyRefresh', 'codec', 'sho
  */
 export function checkCallOptions<T>(value: unknown): CheckedCallOptions<T> {
   if (value === undefined) {
-    return { ttl: undefined, graceMs: 0, earlyBeta: 0, codec: undefined, shouldStore: undefined };
+    return {
+      ttl: undefined,
+      graceMs: 0,
+      earlyBeta: 0,
+      codec: undefined,
+      shouldStore: undefined,
+      waitForRefresh: undefined,
+    };
   }
   const options = assertObject('options', value);
   assertKnownOptions('options', options, CALL_OPTION_NAMES);
-  const { ttl, grace, earlyRefresh, codec, shouldStore } = options;
+  const { ttl, grace, earlyRefresh, codec, shouldStore, waitForRefresh } = options;
   let earlyBeta = 0;
   if (earlyRefresh === true) earlyBeta = 1;
   else if (earlyRefresh !== undefined && earlyRefresh !== false) {
@@ -133,6 +153,8 @@ export function checkCallOptions<T>(value: unknown): CheckedCallOptions<T> {
       shouldStore === undefined
         ? undefined
         : assertFunction<(value: T) => boolean>('shouldStore', shouldStore),
+    waitForRefresh:
+      waitForRefresh === undefined ? undefined : assertBoolean('waitForRefresh', waitForRefresh),
   };
 }
 

@@ -91,7 +91,7 @@ describe('createCache options', () => {
       ttlMs: 300_000,
       jitter: 0.1,
       timeoutMs: 250,
-      lease: { ttlMs: 10_000, maxWaitMs: 10_000, pollMs: 20 },
+      lease: { ttlMs: 1_500, maxWaitMs: 10_000, pollMs: 20 },
       invalidationIntervalMs: 0,
     });
   });
@@ -145,6 +145,46 @@ describe('namespaces, keys and call options', () => {
     expect((await callError(() => cache.invalidate('ns', { wram: true } as never))).field).toBe(
       'invalidate options.wram',
     );
+  });
+
+  it('per-call slips are a TypeError or RangeError naming the option and the value, and nothing runs', async () => {
+    let ran = 0;
+    const counted = () => ++ran;
+    const cases: [() => Promise<unknown>, typeof TypeError | typeof RangeError, string, string][] = [
+      [() => cache.invalidate('ns', { warm: 'no' } as never), TypeError, 'warm', "'no'"],
+      [() => cache.invalidate('ns', null as never), TypeError, 'invalidate options', 'null'],
+      [() => cache.version(['b', 'a'] as never), TypeError, 'namespace', 'one namespace'],
+      [() => cache.fetch('ns', 'k', null as never), TypeError, 'compute', 'null'],
+      [() => cache.fetch('ns', 'k', counted, null as never), TypeError, 'options', 'null'],
+      [() => cache.fetch('ns', 'k', counted, { ttl: '400d' }), RangeError, 'ttl', '400d'],
+      [() => cache.fetch('ns', 'k', counted, { grace: 1e20 }), RangeError, 'grace', '100000000000000000000'],
+      [
+        () => cache.fetch('ns', 'k', counted, { shouldStore: 'yes' } as never),
+        TypeError,
+        'shouldStore',
+        "'yes'",
+      ],
+      [
+        () => cache.fetch('ns', 'k', counted, { codec: { encode: JSON.stringify } } as never),
+        TypeError,
+        'codec',
+        'decode',
+      ],
+      [
+        () => cache.fetch('ns', 'k', counted, { waitForRefresh: 'no' } as never),
+        TypeError,
+        'waitForRefresh',
+        "'no'",
+      ],
+      [() => cache.getOrSet(42 as never, 'k', counted), TypeError, 'namespace', 'number 42'],
+    ];
+    for (const [run, kind, field, value] of cases) {
+      const error = await callError(run);
+      expect(error, field).toBeInstanceOf(kind);
+      expect(error.field).toBe(field);
+      expect(error.message).toContain(value);
+    }
+    expect(ran).toBe(0);
   });
 
   it('rejects bad warmers and unknown events at setup', () => {

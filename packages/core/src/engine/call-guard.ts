@@ -5,23 +5,16 @@ import {
   VersionedCacheTypeError,
 } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
+import { Deadline } from './deadline.js';
 import { failedOpen, reported } from './events.js';
+
+export { Deadline } from './deadline.js';
 
 /** What a store step returns instead of throwing when the guard absorbed its fault (fail-open). */
 export const FAILED: unique symbol = Symbol('store-failed');
 export type Guarded<T> = T | typeof FAILED;
 
 export type ErrorListener = (error: VersionedCacheError) => void;
-
-/**
- * The time budget of one public call. The facade creates one per call and every store step of that
- * call (locate, lease, poll, write) passes the same object to the guard, so that bounding the whole
- * call, rather than each command, is a change to `CallGuard.run` alone.
- */
-export interface Deadline {
-  /** Epoch milliseconds when the call began. */
-  readonly startedAt: number;
-}
 
 export interface CallGuardOptions {
   store: CacheStore;
@@ -42,9 +35,12 @@ export class CallGuard {
 
   constructor(private readonly options: CallGuardOptions) {}
 
-  /** Starts the budget of one public call (or of one background refresh, which has its own). */
-  begin(): Deadline {
-    return { startedAt: Date.now() };
+  /**
+   * Starts the budget of one public call (or of one piece of background work, which has its own):
+   * the cache's `timeout`, plus `extraMs` for a step that waits on purpose (durable bumps' WAIT).
+   */
+  begin(extraMs = 0): Deadline {
+    return new Deadline(this.options.timeoutMs + extraMs);
   }
 
   addListener(listener: unknown): void {
@@ -107,16 +103,43 @@ export class CallGuard {
     process.emitWarning(message, { code });
   }
 
-  /** Today each step gets the command timeout; `deadline` is where a per-call bound will apply. */
-  private bounded<T>(operation: string, _deadline: Deadline, step: () => Promise<T>): Promise<T> {
-    const { store, timeoutMs } = this.options;
-    if (store.boundsLatency) return step();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs);
-      timer.unref();
+  /**
+   * Bounds a step by what is left of its call's budget, with a timer that starts when the call's
+   * step starts, not when the client sends the command: an ioredis connection queues commands behind
+   * a hung pipelined batch, and its own command timeout only starts once they leave. A step that
+   * loses the race keeps running in the client and settles there unobserved.
+   */
+  private bounded<T>(operation: string, deadline: Deadline, step: () => Promise<T>): Promise<T> {
+    // An in-process store answers at once: no timer on its hit path, and no budget to spend.
+    if (this.options.store.boundsLatency) return step();
+    const remaining = deadline.remaining();
+    if (remaining <= 0) return Promise.reject(new StoreTimeoutError(operation, deadline.budgetMs));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new StoreTimeoutError(operation, deadline.budgetMs)),
+        Math.ceil(remaining),
+      );
+      const settle = () => clearTimeout(timer);
+      let pending: Promise<T>;
+      try {
+        pending = step();
+      } catch (error) {
+        // A custom store that throws instead of rejecting is a fault like any other.
+        settle();
+        reject(error);
+        return;
+      }
+      pending.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
     });
-    return Promise.race([step(), timeout]).finally(() => clearTimeout(timer));
   }
 }
 

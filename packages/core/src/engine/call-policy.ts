@@ -1,21 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { type Codec, jsonCodec } from '../codec.js';
-import { type Duration, parseDuration } from '../duration.js';
-import { VersionedCacheTypeError } from '../errors.js';
+import type { Duration } from '../duration.js';
 import { assertEntryKey, normaliseNamespaces } from '../keys.js';
-import { assertKnownOptions } from '../options.js';
+import { checkCallOptions, checkCompute } from '../validate.js';
 import { assertLabel } from './events.js';
 import type { ComputeContext, GetOrSetOptions, Namespaces } from './types.js';
 
-const GET_OR_SET_OPTIONS = new Set([
-  'ttl',
-  'grace',
-  'earlyRefresh',
-  'codec',
-  'shouldStore',
-  'waitForRefresh',
-  'label',
-]);
+const storeAlways = () => true;
 const LIST_MEMO_SIZE = 10_000;
 
 /** The options of one call with defaults applied and validated. */
@@ -53,7 +44,7 @@ export class CallPolicies {
     compute: (context: ComputeContext) => Promise<T> | T,
     options: GetOrSetOptions<T>,
   ): ResolvedCall<T> {
-    if (typeof compute !== 'function') throw new VersionedCacheTypeError('compute', 'must be a function');
+    checkCompute(compute);
     const policy = this.policy(options);
     // Spelled out rather than spread: one object shape for every call keeps the hit path monomorphic.
     return {
@@ -74,26 +65,15 @@ export class CallPolicies {
     // Only frozen options can be remembered: a mutable object may change between calls.
     const cached = this.policies.get(options);
     if (cached) return cached as CallPolicy<T>;
-    assertKnownOptions('options', options, GET_OR_SET_OPTIONS);
-    const { ttl, earlyRefresh, waitForRefresh } = options;
-    const earlyBeta =
-      earlyRefresh === true ? 1 : earlyRefresh === false || earlyRefresh === undefined ? 0 : earlyRefresh;
-    if (typeof earlyBeta !== 'number' || !(earlyBeta >= 0)) {
-      throw new VersionedCacheTypeError('earlyRefresh', 'must be a boolean or a non-negative number');
-    }
-    if (waitForRefresh !== undefined && typeof waitForRefresh !== 'boolean') {
-      throw new VersionedCacheTypeError('waitForRefresh', `must be a boolean, got ${String(waitForRefresh)}`);
-    }
-    const label = assertLabel(options.label);
+    const checked = checkCallOptions<T>(options);
     const policy: CallPolicy<T> = {
-      ttl:
-        typeof ttl === 'function' ? ttl : ttl === undefined ? this.defaultTtlMs : parseDuration('ttl', ttl),
-      graceMs: options.grace === undefined ? 0 : parseDuration('grace', options.grace, { allowZero: true }),
-      earlyBeta,
-      codec: options.codec ?? (jsonCodec as Codec<T>),
-      shouldStore: options.shouldStore ?? (() => true),
-      waitForRefresh: waitForRefresh ?? true,
-      label,
+      ttl: checked.ttl ?? this.defaultTtlMs,
+      graceMs: checked.graceMs,
+      earlyBeta: checked.earlyBeta,
+      codec: checked.codec ?? (jsonCodec as Codec<T>),
+      shouldStore: checked.shouldStore ?? storeAlways,
+      waitForRefresh: checked.waitForRefresh ?? true,
+      label: assertLabel((options as { label?: unknown }).label),
     };
     if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
     return policy;

@@ -1,5 +1,6 @@
-import { decodeEntry, type Entry } from '../envelope.js';
-import { VersionedCacheError } from '../errors.js';
+import { decodeEntry, type Entry, encodeEntry } from '../envelope.js';
+import { VersionedCacheError, type VersionedCacheErrorCode } from '../errors.js';
+import { resolveTtl } from '../validate.js';
 import { type CallGuard, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 
@@ -24,6 +25,41 @@ export class EntryDecoder {
         new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: ignored an entry of unknown format'),
       );
     return entry;
+  }
+
+  /**
+   * The bytes to store for a computed value and their TTL in the store (fresh with jitter, plus
+   * grace); null when it must not be stored. The call's own functions (`shouldStore`, a `ttl`
+   * function, the codec) run here: one that throws or answers nonsense is reported and the value
+   * goes to its caller unstored, rather than failing a request whose answer is ready.
+   */
+  encode<T>(
+    call: ResolvedCall<T>,
+    value: T,
+    createdAt: number,
+    computeMs: number,
+    jitter: number,
+  ): { bytes: Buffer; ttlMs: number } | null {
+    let ttlMs: number;
+    try {
+      if (!call.shouldStore(value)) return null;
+      ttlMs = typeof call.ttl === 'function' ? resolveTtl(call.ttl(value)) : call.ttl;
+    } catch (error) {
+      return this.unstored('VC_INVALID_ARGUMENT', 'shouldStore or the ttl function failed', error);
+    }
+    const freshMs = Math.max(1, Math.round(ttlMs * (1 - jitter * Math.random())));
+    try {
+      const payload = call.codec.encode(value);
+      const bytes = encodeEntry({ createdAt, ttlMs: freshMs, graceMs: call.graceMs, computeMs }, payload);
+      return { bytes, ttlMs: freshMs + call.graceMs };
+    } catch (error) {
+      return this.unstored('VC_DECODE_ERROR', 'value could not be encoded', error);
+    }
+  }
+
+  private unstored(code: VersionedCacheErrorCode, what: string, cause: unknown): null {
+    this.guard.report(new VersionedCacheError(code, `versioned-cache: ${what}; not stored`, { cause }));
+    return null;
   }
 
   value<T>(call: ResolvedCall<T>, entry: Entry): Guarded<T> {

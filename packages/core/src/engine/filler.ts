@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDuration } from '../duration.js';
-import { encodeEntry } from '../envelope.js';
 import { VersionedCacheError } from '../errors.js';
 import type { KeySchema } from '../keys.js';
 import type { ResolvedLease } from '../options.js';
@@ -12,6 +11,7 @@ import { type CallGuard, type Deadline, FAILED } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh } from './entries.js';
 import { fillEnded, leaseWaited } from './events.js';
+import { LeaseKeeper } from './lease.js';
 import type { Located } from './reader.js';
 import type { CacheResult, CacheStatus } from './types.js';
 
@@ -30,15 +30,18 @@ export interface FillerOptions {
  */
 export class Filler {
   private readonly fills = new SingleFlight<CacheResult<unknown>>();
+  private readonly keeper: LeaseKeeper;
 
   constructor(
     private readonly store: CacheStore,
     private readonly keys: KeySchema,
     private readonly guard: CallGuard,
     private readonly entries: EntryDecoder,
-    private readonly background: BackgroundWork,
+    background: BackgroundWork,
     private readonly options: FillerOptions,
-  ) {}
+  ) {
+    this.keeper = new LeaseKeeper(store, guard, background, options.lease ? options.lease.ttlMs : 0);
+  }
 
   isFilling(entryKey: string): boolean {
     return this.fills.has(entryKey);
@@ -66,6 +69,8 @@ export class Filler {
   /**
    * Computes and stores one entry, holding a lease so that one process computes while the others
    * wait for its result (bounded), or give up at once (null) when refreshing in the background.
+   * With the lease, a miss is three round trips: the read, the lease taken with the entry re-read
+   * (one script), the entry stored with the lease released (one script).
    */
   fill<T>(call: ResolvedCall<T>, located: Located, deadline: Deadline): Promise<CacheResult<T>>;
   fill<T>(
@@ -84,47 +89,53 @@ export class Filler {
     if (!lease) return this.computeAndStore(call, located, deadline, background);
     const leaseKey = this.keys.leaseKey(located.entryKey);
     const token = background ? `${REFRESH_LEASE}${randomUUID()}` : randomUUID();
-    const waitUntil = Date.now() + lease.maxWaitMs;
+    const waitUntil = performance.now() + lease.maxWaitMs;
     for (;;) {
-      const acquired = await this.guard.run('acquire lease', deadline, () =>
-        this.store.setIfAbsent(leaseKey, token, lease.ttlMs),
+      const grant = await this.guard.run('acquire lease', deadline, () =>
+        this.store.acquireLease(leaseKey, token, lease.ttlMs, located.entryKey),
       );
-      if (acquired === FAILED) return this.computeAndStore(call, located, deadline, background);
-      if (acquired) {
-        try {
-          const filled = await this.filledSince(call, located, deadline);
-          if (filled) return filled;
-          return await this.computeAndStore(call, located, deadline, background);
-        } finally {
-          // Not awaited: the value is ready, and waiters also see the entry itself.
-          this.background.track(
-            this.guard.run('release lease', deadline, () => this.store.deleteIfEquals(leaseKey, token)),
-          );
-        }
+      if (grant === FAILED) return this.computeAndStore(call, located, deadline, background);
+      const filled = this.filledSince(call, located, grant.entry);
+      if (grant.acquired) {
+        if (!filled) return this.computeAndStore(call, located, deadline, background, { leaseKey, token });
+        this.keeper.release(leaseKey, token);
       }
+      if (filled) return filled;
       // Another process holds the lease and refreshes; the caller already answered from stale.
       if (background) return null;
-      const wait = this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
-      const filled = await leaseWaited(call, Date.now(), wait);
-      if (filled === 'lease-free') continue;
-      if (filled === 'timeout' || filled === 'refreshing')
+      if (skipsRefresh(call, grant.holder)) return this.computeAndStore(call, located, deadline);
+      // Waiting for another process's computation stops the call's clock, as computing would.
+      const wait = deadline.paused(() =>
+        this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline),
+      );
+      const waited = await leaseWaited(call, Date.now(), wait);
+      if (waited === 'lease-free') continue;
+      if (waited === 'timeout' || waited === 'refreshing')
         return this.computeAndStore(call, located, deadline);
-      return filled;
+      return waited;
     }
   }
 
-  /** Computes the value and stores it under the located key; a failed computation falls back to stale. */
+  /**
+   * Computes the value and stores it under the located key (releasing the lease in the same step
+   * when one is held, renewing it meanwhile); a failed computation falls back to stale.
+   */
   async computeAndStore<T>(
     call: ResolvedCall<T>,
     located: Located,
     deadline: Deadline,
     background = false,
+    held?: { leaseKey: string; token: string },
   ): Promise<CacheResult<T>> {
     const startedAt = Date.now();
+    const compute = () => call.compute({ background });
     let value: T;
     try {
-      value = await call.compute({ background });
+      value = await deadline.paused(() =>
+        held ? this.keeper.renewing(held.leaseKey, held.token, async () => compute()) : compute(),
+      );
     } catch (error) {
+      if (held) this.keeper.release(held.leaseKey, held.token);
       const stale = located.stale ? this.entries.value(call, located.stale) : FAILED;
       if (stale === FAILED) throw error;
       this.guard.report(
@@ -135,27 +146,18 @@ export class Filler {
       return { value: stale, status: 'STALE', createdAt: located.stale!.createdAt, stored: false };
     }
     const createdAt = Date.now();
-    if (!call.shouldStore(value))
+    const encoded = this.entries.encode(call, value, createdAt, createdAt - startedAt, this.options.jitter);
+    if (!encoded) {
+      if (held) this.keeper.release(held.leaseKey, held.token);
       return fillEnded(call, startedAt, background, { value, status: 'MISS', createdAt, stored: false });
-    const ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
-    const freshMs = Math.max(1, Math.round(ttlMs * (1 - this.options.jitter * Math.random())));
-    let bytes: Buffer;
-    try {
-      bytes = encodeEntry(
-        { createdAt, ttlMs: freshMs, graceMs: call.graceMs, computeMs: createdAt - startedAt },
-        call.codec.encode(value),
-      );
-    } catch (error) {
-      this.guard.report(
-        new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: value could not be encoded', {
-          cause: error,
-        }),
-      );
-      return { value, status: 'MISS', createdAt, stored: false };
     }
-    const written = await this.guard.run('write', deadline, () =>
-      this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
-    );
+    const { bytes, ttlMs } = encoded;
+    const written = await this.guard.run('write', deadline, async () => {
+      if (!held) return this.store.set(located.entryKey, bytes, ttlMs);
+      await this.store.storeAndRelease(located.entryKey, bytes, ttlMs, held.leaseKey, held.token);
+    });
+    // The write may not have happened, nor the release with it: release on a budget of its own.
+    if (written === FAILED && held) this.keeper.release(held.leaseKey, held.token);
     return fillEnded(call, startedAt, background, {
       value,
       status: 'MISS',
@@ -179,7 +181,7 @@ export class Filler {
   ): Promise<CacheResult<T> | 'lease-free' | 'timeout' | 'refreshing'> {
     const { pollMs } = this.options.lease as ResolvedLease;
     for (;;) {
-      const remaining = waitUntil - Date.now();
+      const remaining = waitUntil - performance.now();
       if (remaining <= 0) return 'timeout';
       await sleep(Math.min(pollMs, remaining));
       const read = await this.guard.run('read', deadline, () => this.store.getMany([entryKey, leaseKey]));
@@ -191,28 +193,27 @@ export class Filler {
         if (value !== FAILED) return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
       }
       if (!read[1]) return 'lease-free';
-      // A background refresh holds the lease: its caller has grace and this one none, so they are two
-      // policies of one key, and this one asked not to wait but to compute (and route) at once.
-      if (!call.waitForRefresh && call.graceMs === 0 && read[1].toString().startsWith(REFRESH_LEASE))
-        return 'refreshing';
+      if (skipsRefresh(call, read[1].toString())) return 'refreshing';
     }
   }
 
   /**
-   * The entry another process stored between our read and our lease (it filled, then released its
-   * lease just before we asked): serving it saves a second computation of the same entry.
+   * The entry another process stored between our read and our lease (read in the lease's own
+   * script): serving it saves a second computation of the same entry.
    */
-  private async filledSince<T>(
-    call: ResolvedCall<T>,
-    located: Located,
-    deadline: Deadline,
-  ): Promise<CacheResult<T> | null> {
-    const read = await this.guard.run('read', deadline, () => this.store.getMany([located.entryKey]));
-    if (read === FAILED || !read[0]) return null;
-    const entry = this.entries.read(read[0]);
+  private filledSince<T>(call: ResolvedCall<T>, located: Located, raw: Buffer | null): CacheResult<T> | null {
+    const entry = raw ? this.entries.read(raw) : null;
     // An early refresh starts from a fresh entry: only a different one shows that someone refreshed.
     if (!entry || !isFresh(entry) || entry.createdAt === located.entry?.createdAt) return null;
     const value = this.entries.value(call, entry);
     return value === FAILED ? null : { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
   }
+}
+
+/**
+ * A background refresh holds the lease: its caller has grace and this one none, so they are two
+ * policies of one key, and this one asked not to wait but to compute (and route) at once.
+ */
+function skipsRefresh<T>(call: ResolvedCall<T>, holder: string | undefined): boolean {
+  return !call.waitForRefresh && call.graceMs === 0 && holder?.startsWith(REFRESH_LEASE) === true;
 }

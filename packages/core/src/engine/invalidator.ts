@@ -6,9 +6,15 @@ import type { CallGuard, Deadline } from './call-guard.js';
 import { invalidated } from './events.js';
 import type { Reader } from './reader.js';
 
+export interface InvalidatorOptions {
+  intervalMs: number;
+  durability: DurabilityRequest | false;
+}
+
 /**
- * Invalidation: one atomic version bump per namespace (an INCR, created at a random start when
- * missing), whatever the number of entries; optionally coalesced per namespace.
+ * Invalidation: one atomic version bump per namespace (by a random step, created at a random start
+ * when missing, the replaced version recorded beside it), whatever the number of entries;
+ * optionally coalesced per namespace, optionally acknowledged by replicas (durability).
  */
 export class Invalidator {
   private readonly pendingBumps = new Map<string, { at: number; promise: Promise<string> | null }>();
@@ -18,16 +24,20 @@ export class Invalidator {
     private readonly keys: KeySchema,
     private readonly guard: CallGuard,
     private readonly reader: Reader,
-    private readonly intervalMs: number,
-    private readonly durability: DurabilityRequest | false,
+    private readonly options: InvalidatorOptions,
   ) {}
+
+  /** What a bump may wait on top of the cache's timeout: the replicas' acknowledgement (WAIT). */
+  get waitMs(): number {
+    return this.options.durability ? this.options.durability.timeoutMs : 0;
+  }
 
   /**
    * With an interval, a burst of invalidations becomes one bump now and one trailing bump at the
    * end of the interval; every caller's promise resolves after a bump that followed it.
    */
   invalidate(ns: string, deadline: Deadline): Promise<string> {
-    const interval = this.intervalMs;
+    const interval = this.options.intervalMs;
     if (interval === 0) return this.bump(ns, deadline);
     const now = Date.now();
     const state = this.pendingBumps.get(ns);
@@ -39,19 +49,18 @@ export class Invalidator {
     const trailing = sleep(state.at + interval - now).then(() => {
       this.pendingBumps.set(ns, { at: Date.now(), promise: null });
       // The trailing bump answers every caller of the burst: it runs as a call of its own.
-      return this.bump(ns, this.guard.begin());
+      return this.bump(ns, this.guard.begin(this.waitMs));
     });
     state.promise = trailing;
     return trailing;
   }
 
   private async bump(ns: string, deadline: Deadline): Promise<string> {
-    // The bump records the version it replaced, so that grace finds the previous generation even
-    // in a process that never saw it (versions move by a random step, never re-issued).
+    const { durability } = this.options;
     const { version, previous } = await this.guard.mustRun('invalidate', deadline, () =>
       this.store.advanceVersion(this.keys.versionKey(ns), randomVersion(), {
         previousKey: this.keys.previousKey(ns),
-        durability: this.durability || undefined,
+        durability: durability || undefined,
       }),
     );
     this.reader.moved(ns, previous, version);

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../envelope.js';
 import { VersionedCacheError } from '../errors.js';
-import { type KeySchema, normaliseNamespaces } from '../keys.js';
+import type { KeySchema } from '../keys.js';
 import type { CacheStore } from '../stores/store.js';
 import { previousFromRecord, randomVersion } from '../versions.js';
 import { type CallGuard, type Deadline, FAILED, type Guarded } from './call-guard.js';
@@ -37,14 +37,13 @@ export class Reader {
   ) {}
 
   /** The current version of a namespace, created with a random start if it does not exist. */
-  async version(namespace: string, deadline: Deadline): Promise<string> {
-    const [ns] = normaliseNamespaces(namespace);
-    const versionKey = this.keys.versionKey(ns!);
+  async version(ns: string, deadline: Deadline): Promise<string> {
+    const versionKey = this.keys.versionKey(ns);
     const [current] = await this.guard.mustRun('read version', deadline, () =>
       this.store.getMany([versionKey]),
     );
     const version = current ? current.toString() : await this.createVersion(versionKey);
-    this.remember(ns!, version);
+    this.remember(ns, version);
     return version;
   }
 

@@ -1,5 +1,5 @@
 import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
-import { assertEntryKey, type KeySchema, normaliseNamespaces } from '../keys.js';
+import type { KeySchema } from '../keys.js';
 import type { CacheStore } from '../stores/store.js';
 import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
@@ -28,10 +28,16 @@ export class WarmPublisher {
   ) {}
 
   add(warmer: Warmer): () => void {
-    const namespaces = normaliseNamespaces(warmer.namespaces);
-    assertEntryKey(warmer.key);
-    if (typeof warmer.compute !== 'function')
-      throw new VersionedCacheTypeError('compute', 'must be a function');
+    if (typeof warmer !== 'object' || warmer === null)
+      throw new VersionedCacheTypeError('warmer', `must be an object, got ${String(warmer)}`);
+    // Everything checked now, options included: a bad warmer found during a warm invalidation
+    // would fail that invalidation instead.
+    const { namespaces } = this.policies.resolve(
+      warmer.namespaces,
+      warmer.key,
+      warmer.compute,
+      warmer.options ?? {},
+    );
     for (const ns of namespaces) {
       const set = this.warmers.get(ns) ?? new Set<Warmer>();
       set.add(warmer);

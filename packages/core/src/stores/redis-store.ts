@@ -72,9 +72,11 @@ export class RedisStore implements CacheStore {
       this.ownsClient = false;
       this.boundsLatency = false;
     } else {
-      this.client = openRedis(input, options.commandTimeoutMs);
+      this.client = openRedis(input as string | RedisOptions, options.commandTimeoutMs);
       this.ownsClient = true;
-      this.boundsLatency = true;
+      // The command timeout starts when a command leaves, not while it waits behind a hung
+      // pipelined batch: the cache's own per-call deadline is the bound, this one a backstop.
+      this.boundsLatency = false;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
       this.client.on('error', () => {});
     }

@@ -36,9 +36,9 @@ export interface CacheStore {
   readonly kind: string;
 
   /**
-   * True when every command of this store settles within the cache's timeout by itself (an
-   * in-process store, or a Redis connection opened with that command timeout), so the cache need
-   * not race a timer against each command on the hit path.
+   * True when every command of this store settles at once by itself, without waiting in any queue
+   * (an in-process store), so the cache need not race a timer against each command on the hit path.
+   * A network store leaves it false: a client's queue can hold a command past any command timeout.
    */
   readonly boundsLatency?: boolean;
 
