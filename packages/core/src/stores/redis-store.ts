@@ -1,7 +1,7 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import { randomVersionStep, type VersionBump } from '../versions.js';
-import { openRedis } from './redis-connection.js';
+import { keepConnected, letEnd, openRedis } from './redis-connection.js';
 import { DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
 import { defineScripts, type ScriptedClient } from './redis-scripts.js';
 import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
@@ -73,6 +73,7 @@ export class RedisStore implements CacheStore {
       this.boundsLatency = false;
     } else {
       this.client = openRedis(input, options.commandTimeoutMs);
+      keepConnected(this.client);
       this.ownsClient = true;
       this.boundsLatency = true;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
@@ -194,6 +195,7 @@ export class RedisStore implements CacheStore {
   }
 
   private async closeClient(client: RedisClient): Promise<void> {
+    letEnd(client);
     if (client.status === 'end') return;
     // QUIT is answered before the socket closes: wait for the end, so that a closed cache holds no
     // socket open. The command timeout bounds QUIT on a hung server; then we drop the connection.
@@ -229,6 +231,7 @@ export class RedisStore implements CacheStore {
           })
         : this.client.duplicate({ commandTimeout, enableAutoPipelining: false });
     client.on('error', () => {});
+    keepConnected(client);
     this.durable = { client, scripts: defineScripts(client), timeoutMs: durability.timeoutMs };
     if (previous) void this.closeClient(previous);
     return this.durable;
