@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * Settings for a connection through Redis Sentinel that follows a promoted master within about a
@@ -23,6 +23,39 @@ export function sentinelDefaults(): RedisOptions {
 
 function isSentinelOptions(options: RedisOptions): boolean {
   return Array.isArray(options.sentinels) && options.sentinels.length > 0;
+}
+
+const revivals = new WeakMap<Redis | Cluster, () => void>();
+
+/**
+ * ioredis gives a connection up for good (status `end`) when a connect attempt is interrupted: a
+ * Sentinel failover announced while the client was still asking a sentinel for the master does
+ * that, and the cache would then bypass Redis until the process restarts. A connection the store
+ * owns is connected again instead, with a short backoff, until the store closes it.
+ */
+export function keepConnected(client: Redis | Cluster): void {
+  let attempt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const revive = () => {
+    timer = setTimeout(() => client.connect().catch(() => {}), Math.min(++attempt * 100, 1_000));
+    timer.unref();
+  };
+  const connected = () => {
+    attempt = 0;
+  };
+  client.on('end', revive);
+  client.on('ready', connected);
+  revivals.set(client, () => {
+    clearTimeout(timer);
+    client.off('end', revive);
+    client.off('ready', connected);
+  });
+}
+
+/** Called before the store closes a connection on purpose: an `end` from then on is final. */
+export function letEnd(client: Redis | Cluster): void {
+  revivals.get(client)?.();
+  revivals.delete(client);
 }
 
 /** Opens the connection a store owns, from a URL or ioredis options, with the store's defaults. */

@@ -1,7 +1,7 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import { randomVersionStep, type VersionBump } from '../versions.js';
-import { openRedis } from './redis-connection.js';
+import { keepConnected, letEnd, openRedis } from './redis-connection.js';
 import { DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
 import { defineScripts, type ScriptedClient } from './redis-scripts.js';
 import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
@@ -73,6 +73,7 @@ export class RedisStore implements CacheStore {
       this.boundsLatency = false;
     } else {
       this.client = openRedis(input as string | RedisOptions, options.commandTimeoutMs);
+      keepConnected(this.client);
       this.ownsClient = true;
       // The command timeout starts when a command leaves, not while it waits behind a hung
       // pipelined batch: the cache's own per-call deadline is the bound, this one a backstop.
@@ -196,6 +197,7 @@ export class RedisStore implements CacheStore {
   }
 
   private async closeClient(client: RedisClient): Promise<void> {
+    letEnd(client);
     if (client.status === 'end') return;
     // QUIT is answered before the socket closes: wait for the end, so that a closed cache holds no
     // socket open. The command timeout bounds QUIT on a hung server; then we drop the connection.
@@ -231,6 +233,7 @@ export class RedisStore implements CacheStore {
           })
         : this.client.duplicate({ commandTimeout, enableAutoPipelining: false });
     client.on('error', () => {});
+    keepConnected(client);
     this.durable = { client, scripts: defineScripts(client), timeoutMs: durability.timeoutMs };
     if (previous) void this.closeClient(previous);
     return this.durable;
