@@ -27,3 +27,7 @@ export { MemoryStore } from './stores/memory-store.js';
 export type { RedisClientLike, RedisInput } from './stores/redis-store.js';
 export { RedisStore } from './stores/redis-store.js';
 export type { CacheStore } from './stores/store.js';
+export type { L1Options } from './tier/l1-options.js';
+export type { L1Tier, TierHit } from './tier/l1-tier.js';
+export type { TrackerStatus, VersionTrackerOptions } from './tier/version-tracker.js';
+export { VersionTracker } from './tier/version-tracker.js';

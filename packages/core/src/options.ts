@@ -6,6 +6,7 @@ import { assertPrefix } from './keys.js';
 import type { MemoryStoreOptions } from './stores/memory-store.js';
 import type { RedisInput } from './stores/redis-store.js';
 import type { CacheStore } from './stores/store.js';
+import { type L1Options, type ResolvedL1Options, resolveL1Options } from './tier/l1-options.js';
 
 export interface LeaseOptions {
   /**
@@ -82,6 +83,13 @@ export interface CacheOptions {
    * @default a process warning, at most once a minute per error code
    */
   onError?: (error: VersionedCacheError) => void;
+  /**
+   * An in-process tier in front of Redis: a hit whose namespace versions Redis client tracking
+   * vouches for is served from memory with no round trip. `true` uses the default bounds. Needs the
+   * `redis` option (standalone or Sentinel); Redis Cluster is refused at setup.
+   * @default false
+   */
+  l1?: boolean | L1Options;
 }
 
 export interface ResolvedLease {
@@ -101,6 +109,8 @@ export interface ResolvedCacheOptions {
   lease: ResolvedLease | false;
   invalidationIntervalMs: number;
   onError: ((error: VersionedCacheError) => void) | undefined;
+  /** Null when the tier is off. */
+  l1: ResolvedL1Options | null;
 }
 
 const CACHE_OPTION_NAMES = new Set<string>([
@@ -114,6 +124,7 @@ const CACHE_OPTION_NAMES = new Set<string>([
   'lease',
   'invalidationInterval',
   'onError',
+  'l1',
 ]);
 
 export function assertKnownOptions(field: string, value: object, known: ReadonlySet<string>): void {
@@ -179,5 +190,6 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
       allowZero: true,
     }),
     onError: options.onError,
+    l1: resolveL1Options(options.l1, options),
   };
 }

@@ -114,7 +114,8 @@ export class Reader {
     return { versions, entryKey, entry: null, stale };
   }
 
-  private versionKeysOf(namespaces: readonly string[]): readonly string[] {
+  /** The version keys of a namespace list, memoised per (frozen, resolved) list. */
+  versionKeysOf(namespaces: readonly string[]): readonly string[] {
     let keys = this.versionKeyLists.get(namespaces);
     if (!keys) {
       keys = namespaces.map((ns) => this.keys.versionKey(ns));
