@@ -161,7 +161,7 @@ export class VersionedCache {
     if (located === FAILED) return this.filler.computeOnly(call, 'BYPASS');
     const { entry } = located;
     if (entry) {
-      const value = this.entries.value(call, entry);
+      const value = this.entries.value(call, entry, located.entryKey);
       if (value !== FAILED) {
         if (call.earlyBeta > 0) this.stale.refreshEarly(call, located, entry);
         return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };

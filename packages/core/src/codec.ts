@@ -2,6 +2,12 @@
 export interface Codec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Buffer): T;
+  /**
+   * The decoded values are never mutated by anyone, so repeated hits of one entry may share one
+   * decoded value instead of decoding the same bytes again.
+   * @default false
+   */
+  readonly shareDecoded?: boolean;
 }
 
 export const jsonCodec: Codec<unknown> = {

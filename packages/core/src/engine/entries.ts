@@ -2,6 +2,7 @@ import { decodeEntry, type Entry } from '../envelope.js';
 import { VersionedCacheError } from '../errors.js';
 import { type CallGuard, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
+import { DecodedMemo } from './decoded-memo.js';
 
 /** Whether an entry is within its own TTL. */
 export function isFresh(entry: Entry): boolean {
@@ -15,6 +16,8 @@ export function withinGrace(entry: Entry, graceMs: number): boolean {
 
 /** Stored bytes to entries and values; what cannot be decoded is reported and treated as absent. */
 export class EntryDecoder {
+  private readonly memo = new DecodedMemo();
+
   constructor(private readonly guard: CallGuard) {}
 
   read(raw: Buffer): Entry | null {
@@ -26,9 +29,18 @@ export class EntryDecoder {
     return entry;
   }
 
-  value<T>(call: ResolvedCall<T>, entry: Entry): Guarded<T> {
+  /** The entry's value; with `entryKey` and a `shareDecoded` codec, decoded once per entry, not per hit. */
+  value<T>(call: ResolvedCall<T>, entry: Entry, entryKey?: string): Guarded<T> {
+    const { codec } = call;
+    const shared = codec.shareDecoded === true && entryKey !== undefined;
+    if (shared) {
+      const known = this.memo.get(entryKey, entry, codec);
+      if (known !== undefined) return known as T;
+    }
     try {
-      return call.codec.decode(entry.payload);
+      const value = codec.decode(entry.payload);
+      if (shared) this.memo.set(entryKey, entry, codec, value);
+      return value;
     } catch (error) {
       this.guard.report(
         new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: entry could not be decoded', {

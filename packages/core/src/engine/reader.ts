@@ -76,6 +76,7 @@ export class Reader {
     if (first === FAILED) return FAILED;
 
     const versions: string[] = [];
+    let moved = false;
     for (let i = 0; i < namespaces.length; i++) {
       const raw = first[i];
       const version = raw
@@ -83,9 +84,13 @@ export class Reader {
         : await this.guard.run('create version', deadline, () => this.createVersion(versionKeys[i]!));
       if (version === FAILED) return FAILED;
       versions.push(version);
-      if (version !== known[i]) this.remember(namespaces[i]!, version);
+      if (version === known[i]) continue;
+      moved = true;
+      this.remember(namespaces[i]!, version);
     }
-    const entryKey = this.keys.entryKey(namespaces, versions, call.key);
+    // The usual hit: the versions are the ones guessed, and so is the key (built once per hit).
+    const entryKey =
+      guessedKey !== null && !moved ? guessedKey : this.keys.entryKey(namespaces, versions, call.key);
     if (entryKey === guessedKey) {
       const raw = first[namespaces.length];
       const entry = raw ? this.entries.read(raw) : null;

@@ -3,6 +3,7 @@ import { VersionedCacheError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
 import { LearnedRoutes } from './learned-routes.js';
 import type { HttpRequest, ResolvedHttpPolicy, RouteCacheOptions } from './options.js';
+import { respondStored } from './prepared-response.js';
 import type { CapturedResponse, HttpOutcome, Produce, RoutePolicy } from './produce.js';
 import { buildEntryKey, headerValue, targetKey } from './request-key.js';
 import { mergeRouteOptions, sameLookup } from './route-policy.js';
@@ -231,11 +232,11 @@ export class HttpCache<Req = HttpRequest> {
     }
     const stored = result.value.stored;
     if (!stored) return this.pass(produce);
-    const age = result.status === 'MISS' ? undefined : result.createdAt;
-    return {
-      status: result.status,
-      response: respond(stored, this.statusHeader, result.status, age, conditions, head),
-    };
+    const response =
+      result.status === 'MISS'
+        ? respond(stored, this.statusHeader, result.status, undefined, conditions, head)
+        : respondStored(stored, this.statusHeader, result.status, result.createdAt, conditions, head);
+    return { status: result.status, response };
   }
 
   private async pass(produce: Produce<Req>): Promise<HttpOutcome> {

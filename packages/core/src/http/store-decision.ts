@@ -32,6 +32,8 @@ export interface Conditions {
 const EMPTY = Buffer.alloc(0);
 
 export const computedCodec: Codec<Computed> = {
+  // Hits only read the decoded response: one decode per entry serves all of them.
+  shareDecoded: true,
   encode: (value) => storedResponseCodec.encode(value.stored!),
   decode: (bytes) => ({
     stored: storedResponseCodec.decode(bytes),
