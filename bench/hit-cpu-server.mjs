@@ -38,9 +38,8 @@ async function koaApp() {
   const app = new Koa();
   if (cache) app.use(versionedCache('bench', { cache }));
   app.use(async (ctx) => {
-    if (!naive) return void (ctx.body = body);
-    ctx.type = 'json';
-    ctx.body = await naive.get(`naive:${ctx.url}`);
+    if (naive) ctx.type = 'json';
+    ctx.body = naive ? await naive.get(`naive:${ctx.url}`) : body;
   });
   return app.callback();
 }
@@ -76,7 +75,12 @@ process.on('message', (message) => {
   } else if (message === 'stop') {
     const cpu = process.cpuUsage(start.cpu);
     const elu = performance.eventLoopUtilization(start.elu);
-    process.send({ cpuUs: cpu.user + cpu.system, requests: requests - start.requests, elu: elu.utilization, downs });
+    process.send({
+      cpuUs: cpu.user + cpu.system,
+      requests: requests - start.requests,
+      elu: elu.utilization,
+      downs,
+    });
   }
 });
 process.send({ port: server.address().port });

@@ -39,7 +39,11 @@ async function wrk(port, secs) {
   const scale = { us: 0.001, ms: 1, s: 1000 };
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)[1]);
   const max = /Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, max: max ? Number(max[1]) * scale[max[2]] : NaN };
+  return {
+    rps,
+    p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN,
+    max: max ? Number(max[1]) * scale[max[2]] : NaN,
+  };
 }
 
 const redis = await startRedis();
@@ -56,7 +60,8 @@ try {
           child.send('stop');
           const { cpuUs, requests, elu, downs } = await message(child);
           const row = { framework, mode, cpuUsPerReq: cpuUs / requests, elu, downs, ...load };
-          (results[`${framework} ${mode}`] ??= []).push(row);
+          const key = `${framework} ${mode}`;
+          results[key] = [...(results[key] ?? []), row];
           console.error(JSON.stringify(row));
         } finally {
           child.kill('SIGKILL');
