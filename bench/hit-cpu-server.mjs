@@ -2,6 +2,7 @@
 // CPU time (user + system) this process spent between them, and the requests it answered.
 // argv: <express|koa|fastify> <bare|naive|memory|redis|l1> [redisUrl]
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createCache } from '@versioned-cache/core';
 import { Redis } from 'ioredis';
 
@@ -68,14 +69,26 @@ else {
 }
 let requests = 0;
 server.on('request', () => requests++);
+// Where a long stall comes from: the longest garbage collection and the longest event loop delay.
+let gcMaxMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+}).observe({ entryTypes: ['gc'] });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let start;
 process.on('message', (message) => {
   if (message === 'start') {
+    gcMaxMs = 0;
+    loopDelay.enable();
+    loopDelay.reset();
     start = { cpu: process.cpuUsage(), requests, elu: performance.eventLoopUtilization() };
   } else if (message === 'stop') {
     const cpu = process.cpuUsage(start.cpu);
     const elu = performance.eventLoopUtilization(start.elu);
+    const loopMaxMs = loopDelay.max / 1e6;
     process.send({
+      gcMaxMs,
+      loopMaxMs,
       cpuUs: cpu.user + cpu.system,
       requests: requests - start.requests,
       elu: elu.utilization,

@@ -58,8 +58,17 @@ try {
           child.send('start');
           const load = await wrk(port, seconds);
           child.send('stop');
-          const { cpuUs, requests, elu, downs } = await message(child);
-          const row = { framework, mode, cpuUsPerReq: cpuUs / requests, elu, downs, ...load };
+          const { cpuUs, requests, elu, downs, gcMaxMs, loopMaxMs } = await message(child);
+          const row = {
+            framework,
+            mode,
+            cpuUsPerReq: cpuUs / requests,
+            elu,
+            downs,
+            gcMaxMs,
+            loopMaxMs,
+            ...load,
+          };
           const key = `${framework} ${mode}`;
           results[key] = [...(results[key] ?? []), row];
           console.error(JSON.stringify(row));
@@ -89,6 +98,8 @@ for (const framework of frameworks) {
       'req/s': Math.round(median(rows.map((r) => r.rps))),
       'p99 ms': median(rows.map((r) => r.p99)).toFixed(2),
       'max ms': Math.max(...rows.map((r) => r.max)).toFixed(1),
+      'max GC ms': Math.max(...rows.map((r) => r.gcMaxMs)).toFixed(1),
+      'max loop delay ms': Math.max(...rows.map((r) => r.loopMaxMs)).toFixed(1),
     });
   }
 }

@@ -32,6 +32,11 @@ export class DecodedMemo {
   }
 
   set(entryKey: string, entry: Entry, codec: object, value: unknown): void {
-    this.values.set(entryKey, { codec, createdAt: entry.createdAt, byteLength: entry.payload.byteLength, value });
+    this.values.set(entryKey, {
+      codec,
+      createdAt: entry.createdAt,
+      byteLength: entry.payload.byteLength,
+      value,
+    });
   }
 }

@@ -7,6 +7,7 @@ import { previousVersion, randomVersion } from '../versions.js';
 import { type CallGuard, type Deadline, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh, withinGrace } from './entries.js';
+import { ReadCoalescer } from './read-coalescer.js';
 
 const VERSION_MEMO_SIZE = 10_000;
 
@@ -28,13 +29,18 @@ export class Reader {
   private readonly knownVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly previousVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
+  /** The one-round-trip read of hits: coalesced per turn of the event loop on a remote store. */
+  private readonly hitReads: Pick<CacheStore, 'getMany'>;
 
   constructor(
     private readonly store: CacheStore,
     private readonly keys: KeySchema,
     private readonly guard: CallGuard,
     private readonly entries: EntryDecoder,
-  ) {}
+  ) {
+    // In process memory a read costs less than the batching would.
+    this.hitReads = store.kind === 'memory' ? store : new ReadCoalescer(store);
+  }
 
   /** The current version of a namespace, created with a random start if it does not exist. */
   async version(namespace: string, deadline: Deadline): Promise<string> {
@@ -71,7 +77,7 @@ export class Reader {
     const guessedKey =
       known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
     const first = await this.guard.run('read', deadline, () =>
-      this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
+      this.hitReads.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
     );
     if (first === FAILED) return FAILED;
 
