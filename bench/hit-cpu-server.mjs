@@ -1,6 +1,6 @@
 // A server whose CPU per request is measured: the parent sends 'start' and 'stop'; the reply is the
 // CPU time (user + system) this process spent between them, and the requests it answered.
-// argv: <express|koa|fastify> <bare|naive|memory|redis|l1> [redisUrl]
+// argv: <express|koa|fastify> <bare|naive|memory|redis|redis-ap|l1> [redisUrl]
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createCache } from '@versioned-cache/core';
@@ -10,12 +10,24 @@ const [framework, mode, redisUrl] = process.argv.slice(2);
 const body = {
   rows: Array.from({ length: 20 }, (_, i) => ({ day: i, total: i * 1000, label: 'x'.repeat(20) })),
 };
-const cached = ['memory', 'redis', 'l1'].includes(mode);
+// redis-ap: ioredis auto pipelining turned back on, to compare its tail latency.
+const redis = mode === 'redis-ap' ? { ...parseUrl(redisUrl), enableAutoPipelining: true } : redisUrl;
+const cached = ['memory', 'redis', 'redis-ap', 'l1'].includes(mode);
 const cache = cached
-  ? createCache({ redis: mode === 'memory' ? undefined : redisUrl, ttl: '1h', l1: mode === 'l1' })
+  ? createCache({ redis: mode === 'memory' ? undefined : redis, ttl: '1h', l1: mode === 'l1' })
   : null;
+
+function parseUrl(url) {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port) };
+}
 let downs = 0;
 cache?.l1?.tracker.on('down', () => downs++);
+// Faults the cache absorbed (a Redis timeout turns a hit into a handler run), by code.
+const faults = {};
+cache?.on('error', (error) => {
+  faults[error.code] = (faults[error.code] ?? 0) + 1;
+});
 // Naive cache-aside: one GET of a ready JSON string per request.
 const naive = mode === 'naive' ? new Redis(redisUrl) : null;
 if (naive) await naive.set('naive:/data', JSON.stringify(body));
@@ -87,6 +99,7 @@ process.on('message', (message) => {
     const elu = performance.eventLoopUtilization(start.elu);
     const loopMaxMs = loopDelay.max / 1e6;
     process.send({
+      faults,
       gcMaxMs,
       loopMaxMs,
       cpuUs: cpu.user + cpu.system,

@@ -58,7 +58,7 @@ try {
           child.send('start');
           const load = await wrk(port, seconds);
           child.send('stop');
-          const { cpuUs, requests, elu, downs, gcMaxMs, loopMaxMs } = await message(child);
+          const { cpuUs, requests, elu, downs, gcMaxMs, loopMaxMs, faults } = await message(child);
           const row = {
             framework,
             mode,
@@ -67,6 +67,7 @@ try {
             downs,
             gcMaxMs,
             loopMaxMs,
+            faults,
             ...load,
           };
           const key = `${framework} ${mode}`;
