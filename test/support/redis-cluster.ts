@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
+import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -53,61 +54,44 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not up yet.
-    }
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Starts a 3-master Redis Cluster (no replicas) on free loopback ports; the caller stops it. */
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'vc-cluster-'));
+  const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-cluster-')));
   const ports = await freeClusterPorts(masters);
   const children: ChildProcess[] = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        '2000',
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
+    trackProcess(
+      spawn(
+        'redis-server',
+        [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+        ],
+        { stdio: 'ignore' },
+      ),
     ),
   );
   const stop = async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(children.map(killProcess));
     await rm(dir, { recursive: true, force: true });
+    forgetDir(dir);
   };
   try {
     for (const port of ports)
-      await waitUntil(`node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
+      await waitUntil(`Redis Cluster node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
     await run('redis-cli', [
       '--cluster',
       'create',
@@ -119,7 +103,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     // `--cluster create` returns once slots are assigned; every node must also have heard of all
     // the others through the bus before a client can be routed reliably.
     for (const port of ports) {
-      await waitUntil(`cluster_state:ok on ${port}`, async () => {
+      await waitUntil(`Redis Cluster: cluster_state:ok on ${port}`, async () => {
         const info = await cli(port, 'cluster', 'info');
         return (
           /cluster_state:ok/.test(info) &&

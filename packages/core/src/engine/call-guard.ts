@@ -5,6 +5,7 @@ import {
   VersionedCacheTypeError,
 } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
+import { failedOpen, reported } from './events.js';
 
 /** What a store step returns instead of throwing when the guard absorbed its fault (fail-open). */
 export const FAILED: unique symbol = Symbol('store-failed');
@@ -62,7 +63,9 @@ export class CallGuard {
     try {
       return await this.bounded(operation, deadline, step);
     } catch (error) {
-      this.report(toStoreError(operation, error));
+      const failure = toStoreError(operation, error);
+      this.report(failure);
+      failedOpen(operation, deadline, failure);
       return FAILED;
     }
   }
@@ -81,6 +84,7 @@ export class CallGuard {
   /** Tells `onError` and the listeners; with neither, a process warning at most once a minute per code. */
   report(error: VersionedCacheError): void {
     const { onError } = this.options;
+    reported(error);
     if (onError) this.notify(onError, error);
     for (const listener of this.listeners) this.notify(listener, error);
     if (!onError && this.listeners.size === 0) this.warn(error.message, error.code);

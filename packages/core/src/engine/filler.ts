@@ -11,6 +11,7 @@ import type { BackgroundWork } from './background.js';
 import { type CallGuard, type Deadline, FAILED } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh } from './entries.js';
+import { fillEnded, leaseWaited } from './events.js';
 import type { Located } from './reader.js';
 import type { CacheResult, CacheStatus } from './types.js';
 
@@ -103,7 +104,8 @@ export class Filler {
       }
       // Another process holds the lease and refreshes; the caller already answered from stale.
       if (background) return null;
-      const filled = await this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
+      const wait = this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
+      const filled = await leaseWaited(call, Date.now(), wait);
       if (filled === 'lease-free') continue;
       if (filled === 'timeout' || filled === 'refreshing')
         return this.computeAndStore(call, located, deadline);
@@ -133,7 +135,8 @@ export class Filler {
       return { value: stale, status: 'STALE', createdAt: located.stale!.createdAt, stored: false };
     }
     const createdAt = Date.now();
-    if (!call.shouldStore(value)) return { value, status: 'MISS', createdAt, stored: false };
+    if (!call.shouldStore(value))
+      return fillEnded(call, startedAt, background, { value, status: 'MISS', createdAt, stored: false });
     const ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
     const freshMs = Math.max(1, Math.round(ttlMs * (1 - this.options.jitter * Math.random())));
     let bytes: Buffer;
@@ -153,7 +156,12 @@ export class Filler {
     const written = await this.guard.run('write', deadline, () =>
       this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
     );
-    return { value, status: 'MISS', createdAt, stored: written !== FAILED };
+    return fillEnded(call, startedAt, background, {
+      value,
+      status: 'MISS',
+      createdAt,
+      stored: written !== FAILED,
+    });
   }
 
   /** Resolves once every fill under way has settled. */

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeySchema } from '../keys.js';
-import type { CacheStore } from '../stores/store.js';
-import { previousVersion, randomVersion } from '../versions.js';
+import type { CacheStore, DurabilityRequest } from '../stores/store.js';
+import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
+import { invalidated } from './events.js';
 import type { Reader } from './reader.js';
 
 /**
@@ -18,6 +19,7 @@ export class Invalidator {
     private readonly guard: CallGuard,
     private readonly reader: Reader,
     private readonly intervalMs: number,
+    private readonly durability: DurabilityRequest | false,
   ) {}
 
   /**
@@ -44,11 +46,16 @@ export class Invalidator {
   }
 
   private async bump(ns: string, deadline: Deadline): Promise<string> {
-    const version = await this.guard.mustRun('invalidate', deadline, () =>
-      this.store.bumpVersion(this.keys.versionKey(ns), randomVersion()),
+    // The bump records the version it replaced, so that grace finds the previous generation even
+    // in a process that never saw it (versions move by a random step, never re-issued).
+    const { version, previous } = await this.guard.mustRun('invalidate', deadline, () =>
+      this.store.advanceVersion(this.keys.versionKey(ns), randomVersion(), {
+        previousKey: this.keys.previousKey(ns),
+        durability: this.durability || undefined,
+      }),
     );
-    // An INCR: the generation just left is one back, whatever this process saw last.
-    this.reader.moved(ns, previousVersion(version), version);
+    this.reader.moved(ns, previous, version);
+    invalidated(ns, version, false, deadline);
     return version;
   }
 }

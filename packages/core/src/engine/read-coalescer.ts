@@ -14,19 +14,19 @@ interface Batch {
  * returned, which doubled the tail latency of hits.
  */
 export class ReadCoalescer {
-  /** By the last key of each read (the entry key on a hit), of reads not yet sent. */
+  /** Reads not yet sent, by their keys joined (checked key by key: a join may be ambiguous). */
   private batches = new Map<string, Batch>();
   private scheduled = false;
 
   constructor(private readonly store: CacheStore) {}
 
   getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
-    const last = keys[keys.length - 1]!;
-    let batch = this.batches.get(last);
+    const id = keys.length === 1 ? keys[0]! : keys.join('\n');
+    let batch = this.batches.get(id);
     if (batch !== undefined && !sameKeys(batch.keys, keys)) return this.store.getMany(keys);
     if (batch === undefined) {
       batch = { keys, readers: [] };
-      this.batches.set(last, batch);
+      this.batches.set(id, batch);
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());

@@ -4,6 +4,7 @@ import type { CacheStore } from '../stores/store.js';
 import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
 import type { CallPolicies } from './call-policy.js';
+import { invalidated } from './events.js';
 import type { Filler } from './filler.js';
 import type { Reader } from './reader.js';
 import type { Warmer } from './types.js';
@@ -52,10 +53,11 @@ export class WarmPublisher {
       const next = randomVersion();
       await this.computeWarmers(ns, next, deadline);
       const published = await this.guard.mustRun('invalidate', deadline, () =>
-        this.store.compareAndSet(versionKey, current, next),
+        this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
       );
       if (published) {
         this.reader.moved(ns, current, next);
+        invalidated(ns, next, true, deadline);
         return;
       }
     }
