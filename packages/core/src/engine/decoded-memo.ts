@@ -2,6 +2,9 @@ import { LRUCache } from 'lru-cache';
 import type { Entry } from '../envelope.js';
 
 const MEMO_SIZE = 1_000;
+/** The decoded copies' bytes are bounded too, whatever the size of the entries. */
+const MEMO_BYTES = 16 * 1024 * 1024;
+const OVERHEAD_BYTES = 96;
 
 interface Decoded {
   codec: object;
@@ -17,7 +20,11 @@ interface Decoded {
  * key (a new `createdAt`) is decoded afresh.
  */
 export class DecodedMemo {
-  private readonly values = new LRUCache<string, Decoded>({ max: MEMO_SIZE });
+  private readonly values = new LRUCache<string, Decoded>({
+    max: MEMO_SIZE,
+    maxSize: MEMO_BYTES,
+    sizeCalculation: (decoded, key) => decoded.byteLength + key.length * 2 + OVERHEAD_BYTES,
+  });
 
   get(entryKey: string, entry: Entry, codec: object): unknown {
     const decoded = this.values.get(entryKey);
@@ -32,6 +39,8 @@ export class DecodedMemo {
   }
 
   set(entryKey: string, entry: Entry, codec: object, value: unknown): void {
+    // Too big to keep: lru-cache would refuse it anyway; skip the work.
+    if (entry.payload.byteLength > MEMO_BYTES / 4) return;
     this.values.set(entryKey, {
       codec,
       createdAt: entry.createdAt,

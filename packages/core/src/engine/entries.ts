@@ -38,8 +38,11 @@ export class EntryDecoder {
       if (known !== undefined) return known as T;
     }
     try {
-      const value = codec.decode(entry.payload);
-      if (shared) this.memo.set(entryKey, entry, codec, value);
+      if (!shared) return codec.decode(entry.payload);
+      // A copy: a payload read from Redis is a view on the socket's read buffer, which a kept value
+      // would pin for as long as it is remembered.
+      const value = codec.decode(Buffer.from(entry.payload));
+      this.memo.set(entryKey, entry, codec, value);
       return value;
     } catch (error) {
       this.guard.report(
