@@ -1,4 +1,4 @@
-import { createCache, type VersionedCache } from '@versioned-cache/core';
+import { type CacheStore, createCache, RedisStore, type VersionedCache } from '@versioned-cache/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandDelta, settle } from './support/command-delta.js';
 import { type RedisServer, startRedis } from './support/redis-server.js';
@@ -95,6 +95,66 @@ describe('a hit is one round trip on a real Redis', () => {
       expect(warm).toEqual({ mget: 1 });
     } finally {
       await fresh.close();
+    }
+  });
+
+  it('identical concurrent hits in one turn of the event loop share one MGET; different entries do not', async () => {
+    await cache.getOrSet('sales', 'hot', compute('h1'));
+    await cache.getOrSet('sales', 'cold', compute('k1'));
+    await settle(cache);
+    computations = 0;
+    const delta = await commandDelta(server, async () => {
+      const hits = await Promise.all([
+        ...Array.from({ length: 50 }, () => cache.getOrSet('sales', 'hot', compute('never'))),
+        cache.getOrSet('sales', 'cold', compute('never')),
+      ]);
+      expect(hits).toEqual([...Array(50).fill('h1'), 'k1']);
+    });
+    expect(delta).toEqual({ mget: 2 });
+    expect(computations).toBe(0);
+  });
+
+  it('a hit that begins after an invalidation resolved never joins a read already sent', async () => {
+    const redis = new RedisStore(server.url, { commandTimeoutMs: 5_000 });
+    // The first read reaches Redis at once, but its answer is held until the test lets it go.
+    let hold: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => {
+      hold = resolve;
+    });
+    let holdNext = false;
+    let sent = false;
+    const gatedGetMany = async (keys: readonly string[]) => {
+      const holding = holdNext;
+      holdNext = false;
+      const values = redis.getMany(keys);
+      if (!holding) return values;
+      sent = true;
+      await held;
+      return values;
+    };
+    // The Redis store itself, but for its reads.
+    const store = new Proxy(redis, {
+      get(target, name) {
+        if (name === 'getMany') return gatedGetMany;
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as CacheStore;
+    const gated = createCache({ store, lease: false });
+    try {
+      await gated.getOrSet('orders', 'list', compute('o1'));
+      holdNext = true;
+      const before = gated.fetch('orders', 'list', compute('never')); // sent, its answer held
+      while (!sent) await new Promise((resolve) => setImmediate(resolve));
+      await other.invalidate('orders');
+      const after = await gated.fetch('orders', 'list', compute('o2'));
+      expect(after).toMatchObject({ status: 'MISS', value: 'o2' });
+      hold!();
+      expect(await before).toMatchObject({ status: 'HIT', value: 'o1' });
+    } finally {
+      hold!();
+      await gated.close();
+      await redis.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import { Filler } from './engine/filler.js';
 import { Invalidator } from './engine/invalidator.js';
 import { Reader } from './engine/reader.js';
 import { StaleServer } from './engine/stale.js';
+import { TieredReader } from './engine/tiered-reader.js';
 import type {
   CacheResult,
   ComputeContext,
@@ -22,6 +23,7 @@ import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } fro
 import { MemoryStore } from './stores/memory-store.js';
 import { RedisStore } from './stores/redis-store.js';
 import type { CacheStore } from './stores/store.js';
+import { createL1Tier, type L1Tier } from './tier/l1-tier.js';
 import { checkInvalidateOptions, checkSingleNamespace } from './validate.js';
 
 // The public types of calls and results belong with the facade that takes and returns them.
@@ -43,10 +45,14 @@ export class VersionedCache {
   private readonly background = new BackgroundWork();
   private readonly entries: EntryDecoder;
   private readonly reader: Reader;
+  /** The reader, or the reader behind the in-process tier when `l1` is on. */
+  private readonly locator: Pick<Reader, 'locate'>;
   private readonly filler: Filler;
   private readonly stale: StaleServer;
   private readonly warmer: WarmPublisher;
   private readonly invalidator: Invalidator;
+  /** The in-process tier (`l1` option), or undefined. */
+  readonly l1: L1Tier | undefined;
 
   constructor(options: CacheOptions = {}) {
     this.options = resolveCacheOptions(options);
@@ -61,6 +67,8 @@ export class VersionedCache {
     const entries = new EntryDecoder(this.guard);
     this.entries = entries;
     this.reader = new Reader(this.store, this.keys, this.guard, entries);
+    this.l1 = createL1Tier(this.options.l1, this.store, this.keys, (error) => this.guard.report(error));
+    this.locator = this.l1 ? new TieredReader(this.reader, this.l1) : this.reader;
     this.filler = new Filler(this.store, this.keys, this.guard, entries, this.background, { lease, jitter });
     this.stale = new StaleServer(this.guard, entries, this.filler, this.background);
     this.warmer = new WarmPublisher(
@@ -114,7 +122,12 @@ export class VersionedCache {
     // close() waits for it, a coalesced trailing bump included: closing the store under it would
     // turn an invalidation the caller is waiting for into a failure.
     this.background.track(done);
-    await done;
+    try {
+      await done;
+    } finally {
+      // Our own bump's invalidation message may still be on its way: stop trusting the old version now.
+      this.l1?.forget(list.map((ns) => this.keys.versionKey(ns)));
+    }
   }
 
   /** Registers an entry to compute for the new version on `invalidate(ns, { warm: true })`. */
@@ -143,11 +156,11 @@ export class VersionedCache {
     const deadline = this.guard.begin();
     if (this.background.closed)
       return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'), 'closed');
-    const located = await this.reader.locate(call, deadline);
+    const located = await this.locator.locate(call, deadline);
     if (located === FAILED) return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'));
     const { entry } = located;
     if (entry) {
-      const value = this.entries.value(call, entry);
+      const value = this.entries.value(call, entry, located.entryKey);
       if (value !== FAILED) {
         if (call.earlyBeta > 0) this.stale.refreshEarly(call, located, entry);
         return answered(call, deadline, { value, status: 'HIT', createdAt: entry.createdAt, stored: false });
@@ -165,6 +178,7 @@ export class VersionedCache {
     if (this.background.closed) return;
     await this.background.close();
     await Promise.all([this.filler.drain(), this.stale.drain()]);
+    await this.l1?.close();
     if (this.ownsStore) await this.store.close();
   }
 }

@@ -4,6 +4,12 @@ import { VersionedCacheTypeError } from './errors.js';
 export interface Codec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Buffer): T;
+  /**
+   * The decoded values are never mutated by anyone, so repeated hits of one entry may share one
+   * decoded value instead of decoding the same bytes again.
+   * @default false
+   */
+  readonly shareDecoded?: boolean;
 }
 
 /** Thrown out of the replacer at the first value JSON would not give back; the walk then names it. */

@@ -6,6 +6,7 @@ import { assertPrefix } from './keys.js';
 import type { MemoryStoreOptions } from './stores/memory-store.js';
 import type { RedisInput } from './stores/redis-store.js';
 import type { CacheStore, DurabilityRequest } from './stores/store.js';
+import { type L1Options, type ResolvedL1Options, resolveL1Options } from './tier/l1-options.js';
 import { assertFunction, assertInteger, assertKnownOptions, assertNumber, assertObject } from './validate.js';
 
 export { assertKnownOptions } from './validate.js';
@@ -96,6 +97,13 @@ export interface CacheOptions {
    * @default false
    */
   durability?: DurabilityOptions | false;
+  /**
+   * An in-process tier in front of Redis: a hit whose namespace versions Redis client tracking
+   * vouches for is served from memory with no round trip. `true` uses the default bounds. Needs the
+   * `redis` option (standalone or Sentinel); Redis Cluster is refused at setup.
+   * @default false
+   */
+  l1?: boolean | L1Options;
 }
 
 export interface DurabilityOptions {
@@ -123,6 +131,8 @@ export interface ResolvedCacheOptions {
   invalidationIntervalMs: number;
   onError: ((error: VersionedCacheError) => void) | undefined;
   durability: DurabilityRequest | false;
+  /** Null when the tier is off. */
+  l1: ResolvedL1Options | null;
 }
 
 const CACHE_OPTION_NAMES = new Set<string>([
@@ -137,6 +147,7 @@ const CACHE_OPTION_NAMES = new Set<string>([
   'invalidationInterval',
   'onError',
   'durability',
+  'l1',
 ]);
 
 /** Upper bounds of options; those that arm timers stay below a Node.js timer's limit (MAX_TIMER_MS). */
@@ -273,5 +284,6 @@ export function resolveCacheOptions(input: CacheOptions = {}): ResolvedCacheOpti
       options.durability,
       redis !== undefined || (store !== undefined && store.kind !== 'memory'),
     ),
+    l1: resolveL1Options(options.l1, options),
   };
 }

@@ -3,6 +3,7 @@ import { VersionedCacheError, type VersionedCacheErrorCode } from '../errors.js'
 import { resolveTtl } from '../validate.js';
 import { type CallGuard, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
+import { DecodedMemo } from './decoded-memo.js';
 
 /** Whether an entry is within its own TTL. */
 export function isFresh(entry: Entry): boolean {
@@ -16,6 +17,8 @@ export function withinGrace(entry: Entry, graceMs: number): boolean {
 
 /** Stored bytes to entries and values; what cannot be decoded is reported and treated as absent. */
 export class EntryDecoder {
+  private readonly memo = new DecodedMemo();
+
   constructor(private readonly guard: CallGuard) {}
 
   read(raw: Buffer): Entry | null {
@@ -62,9 +65,21 @@ export class EntryDecoder {
     return null;
   }
 
-  value<T>(call: ResolvedCall<T>, entry: Entry): Guarded<T> {
+  /** The entry's value; with `entryKey` and a `shareDecoded` codec, decoded once per entry, not per hit. */
+  value<T>(call: ResolvedCall<T>, entry: Entry, entryKey?: string): Guarded<T> {
+    const { codec } = call;
+    const shared = codec.shareDecoded === true && entryKey !== undefined;
+    if (shared) {
+      const known = this.memo.get(entryKey, entry, codec);
+      if (known !== undefined) return known as T;
+    }
     try {
-      return call.codec.decode(entry.payload);
+      if (!shared) return codec.decode(entry.payload);
+      // A copy: a payload read from Redis is a view on the socket's read buffer, which a kept value
+      // would pin for as long as it is remembered.
+      const value = codec.decode(Buffer.from(entry.payload));
+      this.memo.set(entryKey, entry, codec, value);
+      return value;
     } catch (error) {
       this.guard.report(
         new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: entry could not be decoded', {

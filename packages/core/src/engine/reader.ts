@@ -7,6 +7,7 @@ import { previousFromRecord, randomVersion } from '../versions.js';
 import { type CallGuard, type Deadline, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh, withinGrace } from './entries.js';
+import { ReadCoalescer } from './read-coalescer.js';
 
 const VERSION_MEMO_SIZE = 10_000;
 
@@ -28,13 +29,18 @@ export class Reader {
   private readonly knownVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly previousVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
+  /** The one-round-trip read of hits: coalesced per turn of the event loop on a remote store. */
+  private readonly hitReads: Pick<CacheStore, 'getMany'>;
 
   constructor(
     private readonly store: CacheStore,
     private readonly keys: KeySchema,
     private readonly guard: CallGuard,
     private readonly entries: EntryDecoder,
-  ) {}
+  ) {
+    // In process memory a read costs less than the batching would.
+    this.hitReads = store.kind === 'memory' ? store : new ReadCoalescer(store);
+  }
 
   /** The current version of a namespace, created with a random start if it does not exist. */
   async version(ns: string, deadline: Deadline): Promise<string> {
@@ -74,12 +80,13 @@ export class Reader {
       call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
     const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
     const first = await this.guard.run('read', deadline, () =>
-      this.store.getMany(recordKey ? [...base, recordKey] : base),
+      this.hitReads.getMany(recordKey ? [...base, recordKey] : base),
     );
     if (first === FAILED) return FAILED;
     const record = recordKey ? first[base.length] : null;
 
     const versions: string[] = [];
+    let moved = false;
     for (let i = 0; i < namespaces.length; i++) {
       const raw = first[i];
       const version = raw
@@ -87,9 +94,13 @@ export class Reader {
         : await this.guard.run('create version', deadline, () => this.createVersion(versionKeys[i]!));
       if (version === FAILED) return FAILED;
       versions.push(version);
-      if (version !== known[i]) this.remember(namespaces[i]!, version);
+      if (version === known[i]) continue;
+      moved = true;
+      this.remember(namespaces[i]!, version);
     }
-    const entryKey = this.keys.entryKey(namespaces, versions, call.key);
+    // The usual hit: the versions are the ones guessed, and so is the key (built once per hit).
+    const entryKey =
+      guessedKey !== null && !moved ? guessedKey : this.keys.entryKey(namespaces, versions, call.key);
     if (entryKey === guessedKey) {
       const raw = first[namespaces.length];
       const entry = raw ? this.entries.read(raw) : null;
@@ -118,7 +129,8 @@ export class Reader {
     return { versions, entryKey, entry: null, stale };
   }
 
-  private versionKeysOf(namespaces: readonly string[]): readonly string[] {
+  /** The version keys of a namespace list, memoised per (frozen, resolved) list. */
+  versionKeysOf(namespaces: readonly string[]): readonly string[] {
     let keys = this.versionKeyLists.get(namespaces);
     if (!keys) {
       keys = namespaces.map((ns) => this.keys.versionKey(ns));

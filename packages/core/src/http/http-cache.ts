@@ -4,6 +4,7 @@ import { VersionedCacheError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
 import { LearnedRoutes } from './learned-routes.js';
 import type { HttpRequest, ResolvedHttpPolicy, RouteCacheOptions } from './options.js';
+import { respondStored } from './prepared-response.js';
 import type { CapturedResponse, HttpOutcome, Produce, RoutePolicy } from './produce.js';
 import { buildEntryKey, targetKey } from './request-key.js';
 import { mergeRouteOptions, sameLookup } from './route-policy.js';
@@ -232,11 +233,11 @@ export class HttpCache<Req = HttpRequest> {
     }
     const stored = result.value.stored;
     if (!stored) return this.pass(produce);
-    const age = result.status === 'MISS' ? undefined : result.createdAt;
-    return {
-      status: result.status,
-      response: respond(stored, result.status, age, answer),
-    };
+    const response =
+      result.status === 'MISS'
+        ? respond(stored, result.status, undefined, answer)
+        : respondStored(stored, result.status, result.createdAt, answer);
+    return { status: result.status, response };
   }
 
   /** `reason`: a GET or HEAD that could have been looked up, published as a bypass. */

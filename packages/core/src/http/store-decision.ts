@@ -62,6 +62,8 @@ export function answerFor(
 const EMPTY = Buffer.alloc(0);
 
 export const computedCodec: Codec<Computed> = {
+  // Hits only read the decoded response: one decode per entry serves all of them.
+  shareDecoded: true,
   encode: (value) => storedResponseCodec.encode(value.stored!),
   decode: (bytes) => ({
     stored: storedResponseCodec.decode(bytes),

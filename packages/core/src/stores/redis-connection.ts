@@ -63,8 +63,9 @@ export function openRedis(input: string | RedisOptions, commandTimeoutMs: number
   const defaults: RedisOptions = {
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 1,
-    // Concurrent requests' reads leave in one socket write: the hit path is syscall-bound otherwise.
-    enableAutoPipelining: true,
+    // Off: an auto pipeline holds every command until the previous batch returned, which doubled
+    // hits' tail latency under load. The cache coalesces identical hit reads itself (ReadCoalescer).
+    enableAutoPipelining: false,
     connectTimeout: Math.max(1_000, commandTimeoutMs * 4),
   };
   if (typeof input === 'string') return new Redis(input, defaults);
