@@ -4,6 +4,7 @@ import { CallPolicies } from './engine/call-policy.js';
 import { EntryDecoder } from './engine/entries.js';
 import { Filler } from './engine/filler.js';
 import { Invalidator } from './engine/invalidator.js';
+import { assertOnFailure, PendingInvalidations } from './engine/pending-invalidations.js';
 import { Reader } from './engine/reader.js';
 import { StaleServer } from './engine/stale.js';
 import type {
@@ -31,7 +32,7 @@ import type { CacheStore } from './stores/store.js';
 export type * from './engine/types.js';
 
 const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
-const INVALIDATE_OPTIONS = new Set(['warm']);
+const INVALIDATE_OPTIONS = new Set(['warm', 'onFailure']);
 
 /**
  * The cache's public face. It only wires the engine's parts (`engine/`): each concern, and each
@@ -51,6 +52,7 @@ export class VersionedCache {
   private readonly stale: StaleServer;
   private readonly warmer: WarmPublisher;
   private readonly invalidator: Invalidator;
+  private readonly pending: PendingInvalidations;
 
   constructor(options: CacheOptions = {}) {
     this.options = resolveCacheOptions(options);
@@ -60,12 +62,24 @@ export class VersionedCache {
     if (store) this.store = store;
     else if (redis !== undefined) this.store = new RedisStore(redis, { commandTimeoutMs: timeoutMs });
     else this.store = new MemoryStore(memory);
-    this.guard = new CallGuard({ store: this.store, timeoutMs, onError });
+    this.guard = new CallGuard({ store: this.store, timeoutMs, onError, breaker: this.options.breaker });
+    const pending = new PendingInvalidations(
+      this.guard,
+      this.keys,
+      this.store,
+      this.options.pendingInvalidations,
+      (ns, deadline, recovery) => this.invalidator.bump(ns, deadline, recovery),
+    );
+    this.pending = pending;
     this.policies = new CallPolicies(ttlMs);
     const entries = new EntryDecoder(this.guard);
     this.entries = entries;
     this.reader = new Reader(this.store, this.keys, this.guard, entries);
-    this.filler = new Filler(this.store, this.keys, this.guard, entries, this.background, { lease, jitter });
+    this.filler = new Filler(this.store, this.keys, this.guard, entries, this.background, {
+      lease,
+      jitter,
+      mayStore: (namespaces) => pending.count === 0 || !pending.blocks(namespaces),
+    });
     this.stale = new StaleServer(this.guard, entries, this.filler, this.background);
     this.warmer = new WarmPublisher(
       this.store,
@@ -104,17 +118,21 @@ export class VersionedCache {
   /**
    * Makes every entry of the namespace(s) stale at once: one atomic version bump per namespace,
    * whatever the number of entries. Rejects when the store cannot be reached, because an
-   * invalidation that silently did not happen would serve stale data.
+   * invalidation that silently did not happen would serve stale data; with `onFailure: 'recover'`
+   * it is queued instead and retried until it lands (see docs/breaker.md).
    */
   async invalidate(namespaces: Namespaces, options: InvalidateOptions = {}): Promise<void> {
     const list = normaliseNamespaces(namespaces);
     assertKnownOptions('invalidate options', options, INVALIDATE_OPTIONS);
     if (this.background.closed)
       throw new VersionedCacheError('VC_CLOSED', 'versioned-cache: the cache is closed');
+    const onFailure = assertOnFailure(options.onFailure);
     const deadline = this.guard.begin();
     await Promise.all(
       list.map((ns) =>
-        options.warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
+        this.pending.invalidate(ns, onFailure, () =>
+          options.warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
+        ),
       ),
     );
   }
@@ -143,6 +161,9 @@ export class VersionedCache {
   ): Promise<CacheResult<T>> {
     const call = this.policies.resolve(namespaces, key, compute, options);
     if (this.background.closed) return this.filler.computeOnly(call, 'BYPASS');
+    // An invalidation of the namespace waits to be made: its old generation must not be served.
+    if (this.pending.count !== 0 && this.pending.blocks(call.namespaces))
+      return this.filler.computeOnly(call, 'BYPASS');
     const deadline = this.guard.begin();
     const located = await this.reader.locate(call, deadline);
     if (located === FAILED) return this.filler.computeOnly(call, 'BYPASS');
@@ -162,6 +183,7 @@ export class VersionedCache {
     if (this.background.closed) return;
     await this.background.close();
     await Promise.all([this.filler.drain(), this.stale.drain()]);
+    await this.pending.close();
     if (this.ownsStore) await this.store.close();
   }
 }

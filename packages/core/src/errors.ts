@@ -9,7 +9,9 @@ export type VersionedCacheErrorCode =
   | 'VC_STORE_ERROR'
   | 'VC_DECODE_ERROR'
   | 'VC_REFRESH_FAILED'
-  | 'VC_CLOSED';
+  | 'VC_CLOSED'
+  | 'VC_CIRCUIT_OPEN'
+  | 'VC_INVALIDATION_QUEUE_FULL';
 
 export class VersionedCacheError extends Error {
   override readonly name: string = 'VersionedCacheError';

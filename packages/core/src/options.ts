@@ -1,5 +1,11 @@
 import type { Duration } from './duration.js';
 import { parseDuration } from './duration.js';
+import {
+  BREAKER_OPTION_NAMES,
+  type BreakerCacheOptions,
+  type ResolvedBreakerCacheOptions,
+  resolveBreakerOptions,
+} from './engine/breaker-options.js';
 import type { VersionedCacheError } from './errors.js';
 import { VersionedCacheTypeError } from './errors.js';
 import { assertPrefix } from './keys.js';
@@ -26,7 +32,7 @@ export interface LeaseOptions {
   pollInterval?: Duration;
 }
 
-export interface CacheOptions {
+export interface CacheOptions extends BreakerCacheOptions {
   /**
    * Redis to use: a URL (`redis://…`, `rediss://…`), ioredis options (Sentinel included), or an
    * ioredis `Redis` or `Cluster` instance, which the cache uses but never closes.
@@ -90,7 +96,7 @@ export interface ResolvedLease {
   pollMs: number;
 }
 
-export interface ResolvedCacheOptions {
+export interface ResolvedCacheOptions extends ResolvedBreakerCacheOptions {
   redis: RedisInput | undefined;
   store: CacheStore | undefined;
   memory: MemoryStoreOptions;
@@ -114,6 +120,7 @@ const CACHE_OPTION_NAMES = new Set<string>([
   'lease',
   'invalidationInterval',
   'onError',
+  ...BREAKER_OPTION_NAMES,
 ]);
 
 export function assertKnownOptions(field: string, value: object, known: ReadonlySet<string>): void {
@@ -179,5 +186,6 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
       allowZero: true,
     }),
     onError: options.onError,
+    ...resolveBreakerOptions(options),
   };
 }

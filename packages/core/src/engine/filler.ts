@@ -20,6 +20,8 @@ const REFRESH_LEASE = 'refresh:';
 export interface FillerOptions {
   lease: ResolvedLease | false;
   jitter: number;
+  /** False while an invalidation of one of the namespaces waits to be made: nothing is stored for it. */
+  mayStore: (namespaces: readonly string[]) => boolean;
 }
 
 /**
@@ -85,8 +87,11 @@ export class Filler {
     const token = background ? `${REFRESH_LEASE}${randomUUID()}` : randomUUID();
     const waitUntil = Date.now() + lease.maxWaitMs;
     for (;;) {
-      const acquired = await this.guard.run('acquire lease', deadline, () =>
-        this.store.setIfAbsent(leaseKey, token, lease.ttlMs),
+      const acquired = await this.guard.run(
+        'acquire lease',
+        deadline,
+        () => this.store.setIfAbsent(leaseKey, token, lease.ttlMs),
+        leaseKey,
       );
       if (acquired === FAILED) return this.computeAndStore(call, located, deadline, background);
       if (acquired) {
@@ -97,7 +102,12 @@ export class Filler {
         } finally {
           // Not awaited: the value is ready, and waiters also see the entry itself.
           this.background.track(
-            this.guard.run('release lease', deadline, () => this.store.deleteIfEquals(leaseKey, token)),
+            this.guard.run(
+              'release lease',
+              deadline,
+              () => this.store.deleteIfEquals(leaseKey, token),
+              leaseKey,
+            ),
           );
         }
       }
@@ -133,7 +143,8 @@ export class Filler {
       return { value: stale, status: 'STALE', createdAt: located.stale!.createdAt, stored: false };
     }
     const createdAt = Date.now();
-    if (!call.shouldStore(value)) return { value, status: 'MISS', createdAt, stored: false };
+    if (!call.shouldStore(value) || !this.options.mayStore(call.namespaces))
+      return { value, status: 'MISS', createdAt, stored: false };
     const ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
     const freshMs = Math.max(1, Math.round(ttlMs * (1 - this.options.jitter * Math.random())));
     let bytes: Buffer;
@@ -150,8 +161,11 @@ export class Filler {
       );
       return { value, status: 'MISS', createdAt, stored: false };
     }
-    const written = await this.guard.run('write', deadline, () =>
-      this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
+    const written = await this.guard.run(
+      'write',
+      deadline,
+      () => this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
+      located.entryKey,
     );
     return { value, status: 'MISS', createdAt, stored: written !== FAILED };
   }
@@ -174,7 +188,12 @@ export class Filler {
       const remaining = waitUntil - Date.now();
       if (remaining <= 0) return 'timeout';
       await sleep(Math.min(pollMs, remaining));
-      const read = await this.guard.run('read', deadline, () => this.store.getMany([entryKey, leaseKey]));
+      const read = await this.guard.run(
+        'read',
+        deadline,
+        () => this.store.getMany([entryKey, leaseKey]),
+        entryKey,
+      );
       if (read === FAILED) return 'timeout';
       const entry = read[0] ? this.entries.read(read[0]) : null;
       // Only a fresh entry is the fill: an expired one kept for grace routes must not reach this caller.
@@ -199,7 +218,8 @@ export class Filler {
     located: Located,
     deadline: Deadline,
   ): Promise<CacheResult<T> | null> {
-    const read = await this.guard.run('read', deadline, () => this.store.getMany([located.entryKey]));
+    const { entryKey } = located;
+    const read = await this.guard.run('read', deadline, () => this.store.getMany([entryKey]), entryKey);
     if (read === FAILED || !read[0]) return null;
     const entry = this.entries.read(read[0]);
     // An early refresh starts from a fresh entry: only a different one shows that someone refreshed.

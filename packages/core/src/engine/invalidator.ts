@@ -43,9 +43,15 @@ export class Invalidator {
     return trailing;
   }
 
-  private async bump(ns: string, deadline: Deadline): Promise<string> {
-    const version = await this.guard.mustRun('invalidate', deadline, () =>
-      this.store.bumpVersion(this.keys.versionKey(ns), randomVersion()),
+  /** One bump now, not coalesced; `recovery` marks the retry of a pending invalidation. */
+  async bump(ns: string, deadline: Deadline, recovery = false): Promise<string> {
+    const versionKey = this.keys.versionKey(ns);
+    const version = await this.guard.mustRun(
+      'invalidate',
+      deadline,
+      () => this.store.bumpVersion(versionKey, randomVersion()),
+      versionKey,
+      recovery,
     );
     // An INCR: the generation just left is one back, whatever this process saw last.
     this.reader.moved(ns, previousVersion(version), version);

@@ -40,8 +40,11 @@ export class Reader {
   async version(namespace: string, deadline: Deadline): Promise<string> {
     const [ns] = normaliseNamespaces(namespace);
     const versionKey = this.keys.versionKey(ns!);
-    const [current] = await this.guard.mustRun('read version', deadline, () =>
-      this.store.getMany([versionKey]),
+    const [current] = await this.guard.mustRun(
+      'read version',
+      deadline,
+      () => this.store.getMany([versionKey]),
+      versionKey,
     );
     const version = current ? current.toString() : await this.createVersion(versionKey);
     this.remember(ns!, version);
@@ -70,8 +73,11 @@ export class Reader {
     }
     const guessedKey =
       known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
-    const first = await this.guard.run('read', deadline, () =>
-      this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
+    const first = await this.guard.run(
+      'read',
+      deadline,
+      () => this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
+      versionKeys,
     );
     if (first === FAILED) return FAILED;
 
@@ -80,7 +86,12 @@ export class Reader {
       const raw = first[i];
       const version = raw
         ? raw.toString()
-        : await this.guard.run('create version', deadline, () => this.createVersion(versionKeys[i]!));
+        : await this.guard.run(
+            'create version',
+            deadline,
+            () => this.createVersion(versionKeys[i]!),
+            versionKeys[i],
+          );
       if (version === FAILED) return FAILED;
       versions.push(version);
       if (version !== known[i]) this.remember(namespaces[i]!, version);
@@ -95,7 +106,7 @@ export class Reader {
       // learnt them): with grace, the previous generation may still answer while one refresh runs.
       const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
       if (!previousKey) return { versions, entryKey, entry: null, stale: null };
-      const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]));
+      const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]), entryKey);
       if (read === FAILED) return FAILED;
       const previous = read[0] ? this.entries.read(read[0]) : null;
       const stale = previous && withinGrace(previous, call.graceMs) ? previous : null;
@@ -103,8 +114,11 @@ export class Reader {
     }
 
     const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
-    const second = await this.guard.run('read', deadline, () =>
-      this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
+    const second = await this.guard.run(
+      'read',
+      deadline,
+      () => this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
+      entryKey,
     );
     if (second === FAILED) return FAILED;
     const entry = second[0] ? this.entries.read(second[0]) : null;

@@ -51,8 +51,11 @@ export class WarmPublisher {
       const current = await this.reader.version(ns, deadline);
       const next = randomVersion();
       await this.computeWarmers(ns, next, deadline);
-      const published = await this.guard.mustRun('invalidate', deadline, () =>
-        this.store.compareAndSet(versionKey, current, next),
+      const published = await this.guard.mustRun(
+        'invalidate',
+        deadline,
+        () => this.store.compareAndSet(versionKey, current, next),
+        versionKey,
       );
       if (published) {
         this.reader.moved(ns, current, next);

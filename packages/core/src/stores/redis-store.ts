@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import type { CacheStore } from './store.js';
@@ -114,6 +115,8 @@ export class RedisStore implements CacheStore {
   private readonly ownsClient: boolean;
   private readonly isCluster: boolean;
   private readonly commandTimeoutMs: number;
+  /** Cluster only: the master serving a key's slot, as `host:port`. */
+  readonly nodeOf?: (key: string) => string;
 
   constructor(input: RedisInput, options: RedisStoreOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs;
@@ -138,6 +141,11 @@ export class RedisStore implements CacheStore {
     }
     this.isCluster =
       this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
+    if (this.isCluster) {
+      const cluster = this.client as Cluster;
+      // ioredis keeps the slot table it routes by, refreshed on MOVED and failover.
+      this.nodeOf = (key) => cluster.slots[calculateSlot(key)]?.[0] ?? 'no master';
+    }
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function') {
         this.client.defineCommand(name, { numberOfKeys: 1, lua });
@@ -229,7 +237,12 @@ export class RedisStore implements CacheStore {
     const result: (Buffer | null)[] = new Array(keys.length).fill(null);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
-        const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!));
+        const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!)).catch((error) => {
+          // Which master failed, for its breaker: the others answered or may still.
+          throw Object.assign(classifyRedisFault(error) as object, {
+            node: this.nodeOf!(keys[indexes[0]!]!),
+          });
+        });
         indexes.forEach((keyIndex, i) => {
           result[keyIndex] = values[i] ?? null;
         });

@@ -14,6 +14,13 @@ export interface CacheStore {
   readonly boundsLatency?: boolean;
 
   /**
+   * For a store spread over several nodes (Redis Cluster): the node serving `key`, so that a fault
+   * of one node (its breaker) does not stop the others. Absent for a store of one node. A fault of a
+   * step over several nodes names the failing one as the error's `node` property.
+   */
+  nodeOf?(key: string): string;
+
+  /**
    * Reads several keys in one round trip; `null` where a key is missing. On Redis Cluster the keys
    * may span slots: the store then reads each slot concurrently.
    */
