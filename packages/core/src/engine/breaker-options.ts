@@ -86,13 +86,17 @@ export function resolveBreakerOptions(options: BreakerCacheOptions): ResolvedBre
   const { breaker, pendingInvalidations } = options;
   let resolved: ResolvedBreaker | false = false;
   if (breaker !== false) {
-    const given = assertObject('breaker', breaker ?? {}, ['threshold', 'coolDown']);
+    const given = assertObject('breaker', breaker === undefined ? {} : breaker, ['threshold', 'coolDown']);
     resolved = {
       threshold: positiveInteger('breaker.threshold', given.threshold, 3),
       coolDownMs: parseDuration('breaker.coolDown', given.coolDown ?? '500ms'),
     };
   }
-  const pending = assertObject('pendingInvalidations', pendingInvalidations ?? {}, ['max', 'maxRetryDelay']);
+  const pending = assertObject(
+    'pendingInvalidations',
+    pendingInvalidations === undefined ? {} : pendingInvalidations,
+    ['max', 'maxRetryDelay'],
+  );
   return {
     breaker: resolved,
     pendingInvalidations: {

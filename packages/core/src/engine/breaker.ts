@@ -65,7 +65,9 @@ export class Breaker {
     const now = Date.now();
     const { coolDownMs } = this.registry.options;
     if (this.state === OPEN) {
-      if (now - this.openedAt < coolDownMs) return false;
+      // Pending invalidations probe on their own backoff, cool-down or not: the sooner they land,
+      // the shorter the time other processes may still serve what they invalidated.
+      if (!recovery && now - this.openedAt < coolDownMs) return false;
       this.probing = false;
       this.verified = false;
       this.moveTo(HALF_OPEN);
@@ -100,9 +102,11 @@ export class Breaker {
       this.sync();
       return;
     }
+    const wasClosed = this.state === CLOSED;
     this.openedAt = Date.now();
     this.moveTo(OPEN);
-    this.registry.opened(this, error);
+    // Reported once per outage; each failed probe is reported as the fault it met.
+    if (wasClosed) this.registry.opened(this, error);
   }
 
   /** Closes a verified half-open breaker once no invalidation waits on its node; else retries them. */
