@@ -7,9 +7,6 @@ import ts from 'typescript';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const ALLOWED = [
-  ['packages/core/src/http/http-cache.ts', 'packages/core/src/http/route-warmer.ts'], // removed by the http-layer refactor
-];
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['packages'];
 
@@ -68,15 +65,13 @@ function connect(file) {
 for (const file of graph.keys()) if (!index.has(file)) connect(file);
 
 const name = (file) => relative(REPO, file);
-const allowed = (component) =>
-  ALLOWED.some((pair) => pair.length === component.length && component.every((f) => pair.includes(name(f))));
-const cycles = components.filter((component) => !allowed(component));
-for (const component of cycles) {
+
+for (const component of components) {
   console.error(`import cycle among ${component.length} module(s):`);
   for (const file of component.sort()) {
     const inCycle = graph.get(file).filter((next) => component.includes(next));
     console.error(`  ${name(file)} -> ${inCycle.map(name).join(', ')}`);
   }
 }
-if (cycles.length > 0) process.exit(1);
+if (components.length > 0) process.exit(1);
 console.log(`no import cycles in ${graph.size} modules`);

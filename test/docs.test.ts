@@ -279,7 +279,14 @@ describe('documentation', () => {
       }
       const tsconfig = {
         extends: '../../tsconfig.base.json',
-        compilerOptions: { noEmit: true, rootDir: '.', noUnusedLocals: false },
+        // Decorators as NestJS projects compile them (docs/nestjs.md).
+        compilerOptions: {
+          noEmit: true,
+          rootDir: '.',
+          noUnusedLocals: false,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+        },
         include: ['*.ts'],
       };
       await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));

@@ -14,6 +14,12 @@ const packages = {
   '@versioned-cache/express': ['versionedCache', 'cacheRoute', 'noCache'],
   '@versioned-cache/koa': ['versionedCache', 'cacheRoute', 'noCache'],
   '@versioned-cache/fastify': ['versionedCache'],
+  '@versioned-cache/nestjs': [
+    'VersionedCacheModule',
+    'VersionedCacheInterceptor',
+    'CacheRoute',
+    'Invalidates',
+  ],
 } as const;
 
 async function exportsOf(name: string, kind: 'import' | 'require'): Promise<string[]> {

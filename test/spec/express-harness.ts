@@ -6,7 +6,8 @@ import {
   type ExpressRouteOptions,
   versionedCache,
 } from '@versioned-cache/express';
-import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import type express from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { AdapterHarness, SpecResponse } from './harness.js';
 
 async function write(res: Response, answer: SpecResponse): Promise<void> {
@@ -34,10 +35,14 @@ async function write(res: Response, answer: SpecResponse): Promise<void> {
   }
 }
 
-export const expressHarness: AdapterHarness = {
-  name: 'express',
+/**
+ * The harness over one Express module (`express` is 5, `express4` the 4 line): the adapter must
+ * work with whichever major the application installed. Both are typed with Express 5's types.
+ */
+export const expressHarness = (name: string, framework: typeof express): AdapterHarness => ({
+  name,
   build({ namespaces, options, routes }) {
-    const app = express();
+    const app = framework();
     app.use(versionedCache(namespaces, options as ExpressCacheOptions));
     for (const route of routes) {
       const handler: RequestHandler = async (req, res, next) => {
@@ -60,4 +65,4 @@ export const expressHarness: AdapterHarness = {
     app.use(onError);
     return createServer(app);
   },
-};
+});

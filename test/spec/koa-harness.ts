@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import Router from '@koa/router';
 import { cacheRoute, type KoaCacheOptions, type KoaRouteOptions, versionedCache } from '@versioned-cache/koa';
-import Koa, { type Context } from 'koa';
+import type Koa from 'koa';
+import type { Context } from 'koa';
 import type { AdapterHarness, SpecResponse } from './harness.js';
 
 async function* paced(chunks: readonly string[]): AsyncGenerator<string> {
@@ -40,10 +41,14 @@ function write(ctx: Context, answer: SpecResponse): void {
   }
 }
 
-export const koaHarness: AdapterHarness = {
-  name: 'koa',
+/**
+ * The harness over one Koa module (`koa` is 3, `koa2` the 2 line): the adapter must work with
+ * whichever major the application installed. Both are typed with Koa 3's types.
+ */
+export const koaHarness = (name: string, framework: typeof Koa): AdapterHarness => ({
+  name,
   build({ namespaces, options, routes }) {
-    const app = new Koa();
+    const app = new framework();
     // Handler errors get Koa's own 500, without logging them in the test output.
     app.silent = true;
     app.use(versionedCache(namespaces, options as KoaCacheOptions));
@@ -70,4 +75,4 @@ export const koaHarness: AdapterHarness = {
     app.use(router.routes());
     return createServer(app.callback());
   },
-};
+});

@@ -26,6 +26,6 @@ export { assertNamespace, KeySchema, normaliseNamespaces } from './keys.js';
 export type { CacheOptions, LeaseOptions } from './options.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export { MemoryStore } from './stores/memory-store.js';
-export type { RedisInput } from './stores/redis-store.js';
+export type { RedisClientLike, RedisInput } from './stores/redis-store.js';
 export { RedisStore } from './stores/redis-store.js';
 export type { CacheStore } from './stores/store.js';

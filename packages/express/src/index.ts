@@ -1,25 +1,23 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import {
   assertRouteOptions,
-  type CapturedResponse,
+  captureInto,
   createHttpCache,
+  type Dispatch,
+  dispatchNode,
+  endAfter,
   type HttpCache,
   type HttpCacheOptions,
-  type HttpResponse,
-  isMutation,
   MiddlewarePolicies,
+  type MiddlewareWarmOptions,
   type Namespaces,
-  type ProduceContext,
+  type NodeHandler,
   type RequestCache,
-  RequestCacheState,
+  type RequestCacheState,
   type RouteCacheOptions,
-  VersionedCacheError,
-  type WarmRequest,
-  type WarmRoutesOptions,
+  routeStateOf,
+  serveNode,
 } from '@versioned-cache/core';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { capture } from './capture.js';
 
 export type { RequestCache } from '@versioned-cache/core';
 
@@ -36,22 +34,11 @@ declare global {
 export type ExpressCacheOptions = HttpCacheOptions<Request>;
 /** `cacheRoute()` options. */
 export type ExpressRouteOptions = RouteCacheOptions<Request>;
-/** `warmRoutes()` options. */
-export interface ExpressWarmOptions extends WarmRoutesOptions<Request> {
-  /**
-   * The `versionedCache()` middleware the routes are behind.
-   * @default the only `versionedCache()` middleware `app.use()`d on `app` itself
-   */
-  cache?: RequestHandler;
-}
+/** `warmRoutes()` options: `paths`, `headers`, `route`, `user`, and `cache`, the middleware they are behind. */
+export type ExpressWarmOptions = MiddlewareWarmOptions<Request, RequestHandler>;
 
-type State = RequestCacheState<Request>;
-
-const STATE = Symbol('versioned-cache');
-const synthetic = new WeakSet<IncomingMessage>();
-/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`; refreshes and warms. */
 const policies = new MiddlewarePolicies<Request>();
-const stateOf = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 
 /**
  * Caches the GET and HEAD responses of the routes behind it under the namespace version(s). Paths
@@ -61,15 +48,13 @@ const stateOf = (req: Request) => (req as Request & { [STATE]?: State })[STATE];
 export function versionedCache(namespaces: Namespaces, options: ExpressCacheOptions): RequestHandler {
   const app = createHttpCache<Request>(namespaces, options);
   const middleware: RequestHandler = (req, res, next) => {
-    const outer = stateOf(req);
-    const s = new RequestCacheState(app, req.originalUrl.split('?', 1)[0]);
-    (req as Request & { [STATE]?: State })[STATE] = s;
-    req.cache = s;
-    if (synthetic.has(req)) return next();
-    if (isMutation(req.method)) return invalidateBeforeEnd(req, res, s, next);
-    // A versionedCache() nested under another one (a router's under the app's) takes over from it.
-    if (s.enter(outer)) return serve(app, req, res, next, s);
-    res.once('finish', () => s.leave());
+    const request = { method: req.method, url: req.originalUrl, headers: req.headers };
+    const { state, step } = policies.enter(app, req, request, req);
+    req.cache = state;
+    if (step === 'lookup') return serve(app, req, res, next, state);
+    if (step === 'replay') captureInto(res, state);
+    else if (step === 'mutation') endAfter(res, () => state.invalidateAfter(req.method, res.statusCode));
+    else if (step === 'skip') res.once('finish', () => state.leave());
     next();
   };
   policies.register(middleware, app);
@@ -82,25 +67,20 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
  * version before it is published. Returns a function that unregisters them.
  */
 export function warmRoutes(app: Application, options: ExpressWarmOptions): () => void {
-  const { cache, ...rest } = (options ?? {}) as ExpressWarmOptions;
-  return policyOf(app, cache).warmRoutes(rest, (request, ctx) => replayThrough(rootOf(app), request, ctx), [
-    'cache',
-  ]);
-}
-
-function policyOf(app: Application, cache: RequestHandler | undefined): HttpCache<Request> {
-  return policies.resolve(
-    cache,
-    ((app as { router?: { stack?: { handle?: unknown }[] } }).router?.stack ?? []).map(
-      (layer) => layer.handle,
-    ),
+  const stack = (app as { router?: { stack?: { handle?: unknown }[] } }).router?.stack ?? [];
+  const replay = dispatchTo(app);
+  return policies.warmRoutes(
+    options,
+    stack.map((layer) => layer.handle),
+    (request, context) => policies.replays.run(request, context, replay),
   );
 }
 
-function rootOf(app: Application): Application {
+/** Synthetic GETs through the root app, which the outermost `versionedCache()` captures. */
+function dispatchTo(app: Application): Dispatch {
   let root = app;
   while ((root as { parent?: Application }).parent) root = (root as { parent?: Application }).parent!;
-  return root;
+  return (request) => dispatchNode(root as unknown as NodeHandler, request);
 }
 
 /**
@@ -112,14 +92,7 @@ function rootOf(app: Application): Application {
 export function cacheRoute(options: ExpressRouteOptions | false = {}): RequestHandler {
   assertRouteOptions(options);
   return (req, res, next) => {
-    const s = stateOf(req);
-    if (!s)
-      return next(
-        new VersionedCacheError(
-          'VC_INVALID_ARGUMENT',
-          '@versioned-cache/express: cacheRoute() needs app.use(versionedCache(...)) before the route',
-        ),
-      );
+    const s = routeStateOf<Request>(req, 'express'); // Express passes what it throws to next(error)
     if (s.enterRoute(options)) serve(s.http, req, res, next, s);
     else next();
   };
@@ -130,88 +103,18 @@ export function noCache(): RequestHandler {
   return cacheRoute(false);
 }
 
-function serve(http: HttpCache<Request>, req: Request, res: Response, next: NextFunction, s: State): void {
-  const method = req.method;
-  let release: (() => void) | undefined;
-  let captured = false;
-  const proceed = (capturing: boolean) => {
-    if (capturing) {
-      req.method = 'GET';
-      release = capture(res, s.capturing!, (response) => {
-        req.method = method;
-        captured = response !== null;
-        if (response) s.captured(response);
-        else s.release();
-      });
-    }
-    next();
-  };
-  const setHeaders = (headers: Readonly<Record<string, string>>) => {
-    if (release) return release(); // it sets them, then lets what was buffered go out
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  };
-  const request = { method, url: req.originalUrl, headers: req.headers };
-  s.handle(http, request, req, { proceed, setHeaders, refresh: (ctx) => replay(req, ctx) }).then(
-    (outcome) => {
-      if (outcome.response && !res.headersSent) send(res, outcome.response, captured);
-    },
-    (error: unknown) => {
-      if (res.headersSent) res.destroy();
-      else next(error);
-    },
-  );
-}
-
-function send(res: Response, response: HttpResponse, replaceHeaders: boolean): void {
-  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.writeHead(response.status, response.headers);
-  res.end(response.body ?? undefined);
-}
-
-/**
- * A stale response already went to the client: refresh with a synthetic GET through the root app,
- * whose response is captured and never sent anywhere.
- */
-function replay(req: Request, ctx: ProduceContext): Promise<CapturedResponse<Request> | null> {
-  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = req.headers;
-  return replayThrough(rootOf(req.app), { url: req.originalUrl, headers }, ctx);
-}
-
-/** A synthetic GET through `app` that no `versionedCache()` looks up: its response is captured only. */
-function replayThrough(
-  app: Application,
-  request: WarmRequest | { url: string; headers: Request['headers'] },
-  ctx: ProduceContext,
-): Promise<CapturedResponse<Request> | null> {
-  const fake = new IncomingMessage(new Socket()) as Request;
-  fake.method = 'GET';
-  fake.url = request.url;
-  fake.headers = { ...request.headers };
-  fake.push(null);
-  synthetic.add(fake);
-  const fakeRes = new ServerResponse(fake);
-  return new Promise((resolve) => {
-    capture(fakeRes, ctx, (response) => {
-      const routed = stateOf(fake);
-      resolve(response && { ...response, noStore: routed?.noStore, route: routed?.http, request: fake });
-    });
-    app(fake, fakeRes as Response, (error?: unknown) => {
-      fakeRes.statusCode = error ? 500 : 404;
-      fakeRes.end();
-    });
+function serve(
+  http: HttpCache<Request>,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  s: RequestCacheState<Request>,
+): void {
+  serveNode(s, http, req, res, {
+    url: req.originalUrl,
+    native: req,
+    next,
+    refresh: (context) =>
+      policies.replays.refresh(req.originalUrl, req.headers, context, dispatchTo(req.app)),
   });
-}
-
-/** With `invalidateOnMutation`, a successful mutation completes once the new version is written. */
-function invalidateBeforeEnd(req: Request, res: Response, s: State, next: NextFunction): void {
-  const end = res.end;
-  res.end = function (this: Response, ...args: unknown[]) {
-    res.end = end;
-    const finish = () => (end as (...a: unknown[]) => Response).apply(res, args);
-    const invalidating = s.invalidateAfter(req.method, res.statusCode);
-    if (!invalidating) return finish();
-    invalidating.then(finish);
-    return res;
-  } as Response['end'];
-  next();
 }

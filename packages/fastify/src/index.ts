@@ -1,25 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import {
-  type CapturedResponse,
   createHttpCache,
+  type Dispatch,
   type HttpCache,
   type HttpCacheOptions,
-  type HttpOutcome,
   type HttpResponse,
   isMutation,
   type Namespaces,
-  type ProduceContext,
+  Replays,
   type RequestCache,
   RequestCacheState,
   type RouteCacheOptions,
-  readBody,
+  serveByCallback,
   VersionedCacheTypeError,
-  type WarmRequest,
   type WarmRoutesOptions,
+  writeResponse,
 } from '@versioned-cache/core';
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export type { RequestCache } from '@versioned-cache/core';
@@ -45,142 +42,84 @@ export interface FastifyCacheOptions extends HttpCacheOptions<FastifyRequest> {
   namespace: Namespaces;
 }
 
-type Http = HttpCache<FastifyRequest>;
-type Refresh = { ctx: ProduceContext; resolve(response: CapturedResponse<FastifyRequest> | null): void };
-
-class State extends RequestCacheState<FastifyRequest> {
-  /** The lookup's outcome (never rejecting); undefined on a refresh's synthetic request. */
-  outcome: Promise<HttpOutcome | null> | undefined;
-}
-
 /**
  * The registration that owns each scope's routes: the one registered in that scope or, for a scope
  * created after it, in the nearest parent; a registration in a nested scope takes over there. Read
  * per request, so routes declared before the plugin loaded (`register()` not awaited) are cached too.
  */
-const owners = new WeakMap<object, Http>();
-/** Marks a refresh's synthetic request; its value is a one-time token, so a client cannot forge it. */
-const REFRESH = 'x-versioned-cache-refresh';
-const refreshes = new Map<string, Refresh>();
-
-function named(error: unknown): unknown {
-  if (error instanceof Error) error.message = `@versioned-cache/fastify: ${error.message}`;
-  return error;
+const owners = new WeakMap<object, HttpCache<FastifyRequest>>();
+const replays = new Replays<FastifyRequest>();
+/** Refreshes and warms: GETs through `inject()`, which the plugin captures instead of looking up. */
+function dispatchTo(instance: FastifyInstance): Dispatch {
+  return ({ url, headers }) => instance.inject({ method: 'GET', url, headers });
 }
 
-const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, done) => {
-  let app: Http;
+/** Runs `fn`; an error it throws names the package. */
+function named<T>(fn: () => T): T {
   try {
-    const { namespace, ...rest } = options;
-    app = createHttpCache<FastifyRequest>(namespace, rest);
+    return fn();
   } catch (error) {
-    return done(named(error) as Error);
+    if (error instanceof Error) error.message = `@versioned-cache/fastify: ${error.message}`;
+    throw error;
   }
+}
+
+const plugin: FastifyPluginAsync<FastifyCacheOptions> = async (instance, options) => {
+  const { namespace, ...rest } = options;
+  const app = named(() => createHttpCache<FastifyRequest>(namespace, rest));
   if (!instance.hasRequestDecorator('cache')) instance.decorateRequest('cache', null, []);
   owners.set(instance, app);
   // fastify-plugin: `instance` is the registering scope; scopes created in it from now on get our hooks.
-  instance.addHook('onRegister', (child) => {
-    owners.set(child, app);
-  });
+  instance.addHook('onRegister', (child) => void owners.set(child, app));
 
   // A route declared from now on has its options validated when declared (remembered per options object).
   instance.addHook('onRoute', (route) => {
-    try {
-      if (route.config?.cache !== undefined) app.route(route.config.cache);
-    } catch (error) {
-      throw named(error);
-    }
+    if (route.config?.cache !== undefined) named(() => app.route(route.config!.cache!));
   });
 
   instance.addHook('onRequest', (request, reply, next) => {
     if (owners.get(request.server) !== app || request.is404) return next();
-    let http: Http;
+    let http: HttpCache<FastifyRequest>;
     try {
       const options = request.routeOptions.config.cache;
-      http = options === undefined ? app : app.route(options);
+      http = options === undefined ? app : named(() => app.route(options));
     } catch (error) {
-      return next(named(error) as Error);
+      return next(error as Error);
     }
-    const s = new State(app);
+    const s = new RequestCacheState(app);
     s.http = http;
     request.cache = s;
     const headers = request.raw.headers;
-    const token = headers[REFRESH];
-    if (token !== undefined) {
-      delete headers[REFRESH];
-      const refresh = refreshes.get(String(token));
-      if (refresh) {
-        s.expect(refresh.ctx).then(
-          (captured) => refresh.resolve(captured && { ...captured, request }),
-          () => refresh.resolve(null),
-        );
-        return next();
-      }
-    }
-    if (isMutation(request.method)) return next();
-    let continued = false;
-    const proceed = (error?: Error) => {
-      if (continued) return;
-      continued = true;
-      next(error);
-    };
-    s.outcome = s
-      .handle(http, { method: request.method, url: request.url, headers }, request, {
-        proceed: (capture) => {
-          // A handler that hijacks the reply never reaches onSend: stop waiting once it is done.
-          if (capture) reply.raw.once('finish', () => s.release());
-          proceed();
-        },
-        setHeaders: (passHeaders) => reply.headers(passHeaders),
-        refresh: (ctx) => refreshWith(instance, request, ctx),
-      })
-      .then(
-        (outcome) => {
-          // A hit ends the lifecycle here, as a hook that answers early does: later hooks do not run.
-          if (!continued && outcome.response) {
-            continued = true;
-            writeHit(reply, outcome.response);
-          } else proceed();
-          return outcome;
-        },
-        (error: Error) => {
-          proceed(error);
-          return null;
-        },
-      );
+    if (replays.claim(headers, s, request) || isMutation(request.method)) return next();
+    serveByCallback(s, http, { method: request.method, url: request.url, headers }, request, {
+      next: (error) => next(error as Error | undefined),
+      answer: (response) => writeHit(reply, response),
+      // A handler that hijacks the reply never reaches onSend: stop waiting once it is done.
+      capturing: () => reply.raw.once('finish', () => s.release()),
+      setHeaders: (passHeaders) => reply.headers(passHeaders),
+      refresh: (ctx) => replays.refresh(request.url, headers, ctx, dispatchTo(instance)),
+    });
   });
 
   instance.addHook('onSend', (request, reply, payload, next) => {
     const s = request.cache;
-    if (!(s instanceof State) || s.app !== app) return next();
+    if (!(s instanceof RequestCacheState) || s.app !== app) return next();
     const invalidating = s.invalidateAfter(request.method, reply.statusCode);
     if (invalidating) return void invalidating.then(() => next());
-    const capture = s.capturing;
-    if (!capture) return next();
-    readBody(payload ?? '', capture.maxBodySize, capture.signal).then(
-      (body) => {
-        if (!Buffer.isBuffer(body)) {
-          s.release(); // past maxBodySize (the stream that sends it all), or a Response: as it is
-          return next(null, body ?? payload);
-        }
-        s.captured({ status: reply.statusCode, headers: reply.getHeaders(), body });
-        if (!s.outcome) return next(null, body); // a refresh: its response goes nowhere
-        s.outcome.then((outcome) => {
-          if (!outcome?.response) return next(null, body);
-          const { status, headers, body: out } = outcome.response;
-          for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-          reply.code(status).headers(headers);
-          // Fastify's HEAD route reads the payload for Content-Length: give it an empty stream, ours stays.
-          next(null, out ?? (request.method === 'HEAD' ? Readable.from([]) : null));
-        });
-      },
-      (error: Error) => {
-        s.fail(error);
-        next(error);
-      },
-    );
+    if (!s.capturing) return next();
+    // Past maxBodySize (the stream that sends it all), or a Response: sent as it is.
+    s.captureBody(payload ?? '', reply.statusCode, reply.getHeaders()).then((body) => {
+      if (!Buffer.isBuffer(body) || !s.outcome) return next(null, body ?? payload); // a replay's goes nowhere
+      s.outcome.then((outcome) => {
+        if (!outcome?.response) return next(null, body);
+        const { status, headers, body: out } = outcome.response;
+        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+        reply.code(status).headers(headers);
+        // Fastify's HEAD route reads the payload for Content-Length: give it an empty stream, ours stays.
+        next(null, out ?? (request.method === 'HEAD' ? Readable.from([]) : null));
+      });
+    }, next);
   });
-  done();
 };
 
 /**
@@ -189,39 +128,8 @@ const plugin: FastifyPluginCallback<FastifyCacheOptions> = (instance, options, d
  */
 function writeHit(reply: FastifyReply, response: HttpResponse): void {
   reply.hijack();
-  reply.raw.writeHead(response.status, { ...reply.getHeaders(), ...response.headers } as OutgoingHttpHeaders);
-  reply.raw.end(response.body ?? undefined);
-}
-
-/** A stale response already went out: refresh with a synthetic GET through `inject()`, never looked up. */
-function refreshWith(
-  instance: FastifyInstance,
-  request: FastifyRequest,
-  ctx: ProduceContext,
-): Promise<CapturedResponse<FastifyRequest> | null> {
-  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = request.headers;
-  return inject(instance, { url: request.url, headers }, ctx);
-}
-
-/** A GET through `inject()` that carries a one-time token: the plugin captures it instead of looking up. */
-function inject(
-  instance: FastifyInstance,
-  request: WarmRequest | { url: string; headers: FastifyRequest['headers'] },
-  ctx: ProduceContext,
-): Promise<CapturedResponse<FastifyRequest> | null> {
-  const token = randomUUID();
-  const headers = request.headers;
-  return new Promise((resolve) => {
-    refreshes.set(token, { ctx, resolve });
-    // Settles after onSend resolved it, or, when the request never reached the route, with null.
-    const settle = () => {
-      refreshes.delete(token);
-      resolve(null);
-    };
-    instance
-      .inject({ method: 'GET', url: request.url, headers: { ...headers, [REFRESH]: token } })
-      .then(settle, settle);
-  });
+  const headers = { ...reply.getHeaders(), ...response.headers } as HttpResponse['headers'];
+  writeResponse(reply.raw, { ...response, headers });
 }
 
 /**
@@ -231,17 +139,16 @@ function inject(
  * Returns a function that unregisters them.
  */
 export function warmRoutes(instance: FastifyInstance, options: FastifyWarmOptions): () => void {
-  try {
-    const app = owners.get(instance);
+  const app = owners.get(instance);
+  const dispatch = dispatchTo(instance);
+  return named(() => {
     if (!app)
       throw new VersionedCacheTypeError(
         'instance',
         'register the plugin in this scope or a parent first (await app.register(versionedCache, ...))',
       );
-    return app.warmRoutes(options, (request, ctx) => inject(instance, request, ctx));
-  } catch (error) {
-    throw named(error);
-  }
+    return app.warmRoutes(options, (request, ctx) => replays.run(request, ctx, dispatch));
+  });
 }
 
 /**

@@ -1,23 +1,19 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import {
   assertRouteOptions,
-  type CapturedResponse,
   createHttpCache,
+  type Dispatch,
+  dispatchNode,
   type HttpCache,
   type HttpCacheOptions,
   type HttpResponse,
-  isMutation,
   MiddlewarePolicies,
+  type MiddlewareWarmOptions,
   type Namespaces,
-  type ProduceContext,
   type RequestCache,
-  RequestCacheState,
+  type RequestCacheState,
   type RouteCacheOptions,
-  readBody,
-  VersionedCacheError,
-  type WarmRequest,
-  type WarmRoutesOptions,
+  routeStateOf,
+  serveAround,
 } from '@versioned-cache/core';
 import type Koa from 'koa';
 import type { Context, DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
@@ -38,25 +34,16 @@ declare module 'koa' {
 export type KoaCacheOptions = HttpCacheOptions<Context>;
 /** `cacheRoute()` options; `Ctx` is the route's context (with `params` under `@koa/router`). */
 export type KoaRouteOptions<Ctx = Context> = RouteCacheOptions<Ctx>;
-/** `warmRoutes()` options. */
-export interface KoaWarmOptions extends WarmRoutesOptions<Context> {
-  /**
-   * The `versionedCache()` middleware the routes are behind.
-   * @default the only `versionedCache()` middleware `app.use()`d on `app`
-   */
-  cache?: Middleware;
-}
+/** `warmRoutes()` options: `paths`, `headers`, `route`, `user`, and `cache`, the middleware they are behind. */
+export type KoaWarmOptions = MiddlewareWarmOptions<Context, Middleware>;
 
-type Refresh = { ctx: ProduceContext; resolve(value: CapturedResponse<Context> | null): void };
-type State = RequestCacheState<Context>;
-
-const STATE = Symbol('versioned-cache');
 const EMPTY = Buffer.alloc(0);
-const refreshes = new WeakMap<IncomingMessage, Refresh>();
-/** Each `versionedCache()` middleware's policy, for `warmRoutes()`. */
+/** Each `versionedCache()` middleware's policy, for `warmRoutes()`; refreshes and warms. */
 const policies = new MiddlewarePolicies<Context>();
-const stateOf = (ctx: object) => (ctx as { [STATE]?: State })[STATE];
-const noop = () => {};
+/** Synthetic GETs through `app`, which the outermost `versionedCache()` captures instead of looking up. */
+function dispatchTo(app: Koa): Dispatch {
+  return (request) => dispatchNode(app.callback(), request);
+}
 
 /**
  * Caches the GET and HEAD responses of the middleware and routes after it under the namespace
@@ -66,19 +53,17 @@ const noop = () => {};
 export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions): Middleware {
   const app = createHttpCache<Context>(namespaces, options);
   const middleware: Middleware = async (ctx, next) => {
-    const outer = stateOf(ctx);
-    const s = new RequestCacheState(app, ctx.originalUrl.split('?', 1)[0]);
-    (ctx as { [STATE]?: State })[STATE] = s;
-    ctx.cache = s;
-    const refresh = refreshes.get(ctx.req);
-    if (refresh) return outer ? next() : captureRefresh(ctx, next, refresh);
-    if (isMutation(ctx.method)) {
-      await next();
-      await s.invalidateAfter(ctx.method, ctx.status);
-    } else if (s.enter(outer)) await serve(app, ctx, next, s);
-    else {
-      await next();
-      s.leave();
+    const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
+    const { state, step } = policies.enter(app, ctx, request, ctx);
+    ctx.cache = state;
+    if (step === 'lookup') return serve(app, ctx, next, state);
+    await next();
+    if (step === 'mutation') await state.invalidateAfter(ctx.method, ctx.status);
+    else if (step === 'skip') state.leave();
+    else if (step === 'replay') {
+      const captured = await handOver(ctx, state);
+      ctx.respond = false; // no client: nothing to send
+      if (!captured) (ctx.body as { destroy?: () => void } | undefined)?.destroy?.();
     }
   };
   policies.register(middleware, app);
@@ -91,12 +76,10 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
  * new version before it is published. Returns a function that unregisters them.
  */
 export function warmRoutes(app: Koa, options: KoaWarmOptions): () => void {
-  const { cache, ...rest } = (options ?? {}) as KoaWarmOptions;
-  return policyOf(app, cache).warmRoutes(rest, (request, p) => replayThrough(app, request, p), ['cache']);
-}
-
-function policyOf(app: Koa, cache: Middleware | undefined): HttpCache<Context> {
-  return policies.resolve(cache, app.middleware ?? []);
+  const dispatch = dispatchTo(app);
+  return policies.warmRoutes(options, app.middleware ?? [], (request, p) =>
+    policies.replays.run(request, p, dispatch),
+  );
 }
 
 /**
@@ -110,12 +93,7 @@ export function cacheRoute<StateT = DefaultState, ContextT = DefaultContext>(
 ): Middleware<StateT, ContextT> {
   assertRouteOptions(options);
   return async (ctx, next) => {
-    const s = stateOf(ctx);
-    if (!s)
-      throw new VersionedCacheError(
-        'VC_INVALID_ARGUMENT',
-        '@versioned-cache/koa: cacheRoute() needs app.use(versionedCache(...)) before the route',
-      );
+    const s = routeStateOf<Context>(ctx, 'koa');
     if (!s.enterRoute(options as KoaRouteOptions | false)) return next();
     await serve(s.http, ctx as unknown as Context, next, s);
   };
@@ -126,58 +104,49 @@ export function noCache<StateT = DefaultState, ContextT = DefaultContext>(): Mid
   return cacheRoute<StateT, ContextT>(false);
 }
 
-async function serve(http: HttpCache<Context>, ctx: Context, next: Next, s: State): Promise<void> {
-  const method = ctx.method;
-  let running: Promise<void> | undefined;
-  const proceed = (capture: boolean) => {
-    if (capture) ctx.method = 'GET';
-    running = next()
-      .then(async () => {
-        ctx.method = method;
-        const p = s.capturing;
-        const body = p && (await bodyOf(ctx, p));
-        if (body) s.captured({ status: ctx.status, headers: ctx.response.headers, body });
-        else s.release();
-      })
-      .catch((error: unknown) => {
-        ctx.method = method;
-        s.fail(error);
-        throw error;
-      });
-    running.catch(noop); // awaited below, once the lookup is done
-  };
-  const request = { method, url: ctx.originalUrl, headers: ctx.headers };
-  const outcome = await s.handle(http, request, ctx, {
-    proceed,
+async function serve(
+  http: HttpCache<Context>,
+  ctx: Context,
+  next: Next,
+  s: RequestCacheState<Context>,
+): Promise<void> {
+  const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
+  const { response, ran } = await serveAround(s, http, request, ctx, {
+    raw: ctx.req,
+    run: next,
+    handOver: () => handOver(ctx, s),
     setHeaders: (headers) => ctx.set(headers),
-    refresh: (p) => replay(ctx, p),
+    refresh: (p) => policies.replays.refresh(ctx.originalUrl, ctx.headers, p, dispatchTo(ctx.app)),
   });
-  // After a handlerTimeout or a takeover the handler may still be running: the response is its.
-  await running;
-  if (outcome.response) send(ctx, outcome.response, running !== undefined);
+  if (response) send(ctx, response, ran);
 }
 
 /**
- * The bytes Koa would send for `ctx.body`: string, Buffer, JSON, a stream (Node or web), Blob or
- * Response. A stream past `maxBodySize` (or still streaming when the core gives up) is put back as
- * `ctx.body`, what was read first, and null is returned: it goes out whole, uncached.
+ * Hands the bytes Koa would send for `ctx.body` (string, Buffer, JSON, a stream, Blob or Response) to
+ * the awaited capture, if any. A stream past `maxBodySize` (or still streaming when the core gives
+ * up) is put back as `ctx.body`, what was read first: it goes out whole, uncached. True when captured.
  */
-async function bodyOf(ctx: Context, p: ProduceContext): Promise<Buffer | null> {
-  if (ctx.respond === false || ctx.headerSent) return null; // the handler wrote to ctx.res itself
-  const body: unknown = ctx.body;
+async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<boolean> {
+  if (!s.capturing) return false;
+  if (ctx.respond === false || ctx.headerSent) {
+    s.release(); // the handler wrote to ctx.res itself
+    return false;
+  }
+  let body: unknown = ctx.body instanceof Response ? (ctx.body.body ?? '') : ctx.body;
   if (body === null || body === undefined) {
     const explicitNull = (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody;
-    if (explicitNull || ctx.status === 204 || ctx.status === 205 || ctx.status === 304) return EMPTY;
-    ctx.type = 'text'; // Koa's respond() sends the status message
-    return Buffer.from(ctx.message || String(ctx.status));
+    const message = !explicitNull && ctx.status !== 204 && ctx.status !== 205 && ctx.status !== 304;
+    if (message) ctx.type = 'text'; // Koa's respond() sends the status message
+    body = message ? ctx.message || String(ctx.status) : EMPTY;
   }
-  const read = await readBody(body instanceof Response ? (body.body ?? '') : body, p.maxBodySize, p.signal);
-  if (read === undefined) return Buffer.from(JSON.stringify(body));
-  if (Buffer.isBuffer(read)) return read;
+  const read = await s.captureBody(body, ctx.status, ctx.response.headers, (value) =>
+    Buffer.from(JSON.stringify(value)),
+  );
+  if (Buffer.isBuffer(read)) return true;
   const length = ctx.response.get('Content-Length');
   ctx.body = read;
   if (length) ctx.set('Content-Length', length);
-  return null;
+  return false;
 }
 
 function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHeaders: boolean): void {
@@ -186,44 +155,4 @@ function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHead
   // Koa sends no body for these, or for HEAD; Content-Length comes from the headers below.
   if (status !== 204 && status !== 304) ctx.body = body ?? EMPTY;
   ctx.set(headers);
-}
-
-/**
- * A stale response already went to the client: refresh with a synthetic GET through the app, whose
- * response the outermost `versionedCache()` captures and never sends.
- */
-function replay(ctx: Context, p: ProduceContext): Promise<CapturedResponse<Context> | null> {
-  const { 'if-none-match': _inm, 'if-modified-since': _ims, ...headers } = ctx.headers;
-  return replayThrough(ctx.app, { url: ctx.originalUrl, headers }, p);
-}
-
-/** A synthetic GET through `app` that the outermost `versionedCache()` captures instead of looking up. */
-function replayThrough(
-  app: Koa,
-  request: WarmRequest | { url: string; headers: Context['headers'] },
-  p: ProduceContext,
-): Promise<CapturedResponse<Context> | null> {
-  const req = new IncomingMessage(new Socket());
-  req.method = 'GET';
-  req.url = request.url;
-  req.headers = { ...request.headers };
-  req.push(null);
-  return new Promise((resolve) => {
-    refreshes.set(req, { ctx: p, resolve });
-    // Settles after our middleware resolved it, or, when the request never reached it, with null.
-    const done = () => resolve(null);
-    Promise.resolve(app.callback()(req, new ServerResponse(req))).then(done, done);
-  });
-}
-
-async function captureRefresh(ctx: Context, next: Next, refresh: Refresh): Promise<void> {
-  await next();
-  const body = await bodyOf(ctx, refresh.ctx);
-  ctx.respond = false; // no client: nothing to send
-  const routed = stateOf(ctx)!;
-  const headers = ctx.response.headers;
-  refresh.resolve(
-    body && { status: ctx.status, headers, body, noStore: routed.noStore, route: routed.http, request: ctx },
-  );
-  if (!body) (ctx.body as { destroy?: () => void } | undefined)?.destroy?.();
 }

@@ -1,30 +1,11 @@
-import etag from 'etag';
 import type { CacheStatus, ComputeContext, GetOrSetOptions, Namespaces, VersionedCache } from '../cache.js';
-import type { Codec } from '../codec.js';
-import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
+import { VersionedCacheError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
-import { isNotModified } from './conditional.js';
-import {
-  cleanHeaders,
-  hasNoBody,
-  httpDate,
-  type LooseHeaders,
-  parseVary,
-  pickHeaders,
-  without304Metadata,
-} from './headers.js';
-import {
-  defaultPolicy,
-  HTTP_OPTION_NAMES,
-  type HttpCacheOptions,
-  type HttpRequest,
-  mergeRouteOptions,
-  type ResolvedHttpPolicy,
-  type RouteCacheOptions,
-  sameLookup,
-} from './options.js';
+import { LearnedRoutes } from './learned-routes.js';
+import type { HttpRequest, ResolvedHttpPolicy, RouteCacheOptions } from './options.js';
+import type { CapturedResponse, HttpOutcome, Produce, RoutePolicy } from './produce.js';
 import { buildEntryKey, headerValue, targetKey } from './request-key.js';
-import { type ResponseHeaders, type StoredResponse, storedResponseCodec } from './response-codec.js';
+import { mergeRouteOptions, sameLookup } from './route-policy.js';
 import {
   assertWarmable,
   type Replay,
@@ -32,101 +13,17 @@ import {
   type WarmRequest,
   type WarmRoutesOptions,
 } from './route-warmer.js';
+import {
+  type Computed,
+  computedCodec,
+  decide,
+  notStored,
+  respond,
+  wantsRevalidation,
+} from './store-decision.js';
 
-/** The response a handler produced, as the adapter captured it. */
-export interface CapturedResponse<Req = HttpRequest> {
-  status: number;
-  /** The headers the handler (and middleware before it) set, any case: Node's `res.getHeaders()`. */
-  headers: LooseHeaders;
-  body: Buffer;
-  /** The handler asked not to store this one (`req.cache.bypass()`). */
-  noStore?: boolean;
-  /**
-   * The route's policy, from `route()`, when it shares this lookup (`sharesLookupWith`): its
-   * store-time options (ttl, cacheControl, statuses, storeHeaders, opt-out) decide this response.
-   */
-  route?: HttpCache<Req>;
-  /** The framework's request that produced it, after routing: a warmer checks `perUser` against it. */
-  request?: Req;
-}
-
-/** What `produce` is asked to do. */
-export interface ProduceContext {
-  /**
-   * false: run the handler untouched (no buffering), set `passHeaders` on its response, and resolve
-   * null at once. true: buffer the response and resolve with it. Before a capturing run, remove the
-   * request's If-None-Match and If-Modified-Since (the core answers conditionals itself) and run a
-   * HEAD as a GET, because the entry serves both.
-   */
-  readonly capture: boolean;
-  /**
-   * The client was already answered (stale): run the handler detached from its response (a synthetic
-   * request, or a framework that ignores writes after the response) and resolve with the capture,
-   * or null when the framework cannot.
-   */
-  readonly background: boolean;
-  /** Stop buffering past this many body bytes: let the response through and resolve null. */
-  readonly maxBodySize: number;
-  /** Headers to set on a response that goes through uncaptured (`X-Cache: BYPASS`). */
-  readonly passHeaders: Readonly<Record<string, string>>;
-  /**
-   * Aborted when the core stops waiting (`handlerTimeout`). Release the capture so that a late
-   * response still reaches its client; the core already treats the response as passed through, and
-   * requests waiting on it run their own handler.
-   */
-  readonly signal: AbortSignal;
-}
-
-/** Runs the handler for one request. Called at most once per `handle()`, only when needed. */
-export type Produce<Req = HttpRequest> = (context: ProduceContext) => Promise<CapturedResponse<Req> | null>;
-
-/** What to send. Header names are lower case. */
-export interface HttpResponse {
-  status: number;
-  /**
-   * On a hit, merge these over headers set before the cache ran (CORS, X-Powered-By). After a
-   * capture, these replace the headers the handler set.
-   */
-  headers: ResponseHeaders;
-  /** null: send no body (HEAD, 304, 204). */
-  body: Buffer | null;
-}
-
-export interface HttpOutcome {
-  status: CacheStatus;
-  /** null when the response goes through without the cache: nothing for the adapter to send. */
-  response: HttpResponse | null;
-}
-
-interface Computed {
-  /** The representation stored, when it may be. */
-  stored: StoredResponse | null;
-  /** What the request that produced it sends (its full headers); null when decoded from the store. */
-  own: StoredResponse | null;
-  storable: boolean;
-  ttlMs: number;
-  passed: boolean;
-  failed: boolean;
-  error?: unknown;
-}
-
-const EMPTY = Buffer.alloc(0);
 const NEVER = new AbortController().signal;
 const MUTATIONS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const MAX_LEARNED_PATHS = 10_000;
-const MAX_LEARNED_PATH = 2048;
-
-const computedCodec: Codec<Computed> = {
-  encode: (value) => storedResponseCodec.encode(value.stored!),
-  decode: (bytes) => ({
-    stored: storedResponseCodec.decode(bytes),
-    own: null,
-    storable: true,
-    ttlMs: 0,
-    passed: false,
-    failed: false,
-  }),
-};
 
 /**
  * One HTTP caching policy over a `VersionedCache`: which requests and responses may be cached, under
@@ -144,7 +41,11 @@ export class HttpCache<Req = HttpRequest> {
   private readonly routingFetchOptions: GetOrSetOptions<Computed>;
   private readonly passHeaders: Readonly<Record<string, string>>;
   private readonly routes = new WeakMap<object, HttpCache<Req>>();
-  private readonly ownLookups = new Set<string>();
+  /**
+   * For adapters whose middleware looks up before routing (Express, Koa): the paths last handled by a
+   * route with its own lookup or an opt-out, so that the middleware skips a lookup that route makes again.
+   */
+  readonly learned = new LearnedRoutes();
   private optedOut: HttpCache<Req> | undefined;
 
   constructor(cache: VersionedCache, statusHeader: string | null, policy: ResolvedHttpPolicy<Req>) {
@@ -195,26 +96,8 @@ export class HttpCache<Req = HttpRequest> {
    * perUser, grace, honorNoCache, maxBodySize, handlerTimeout). When it does, one lookup serves
    * both and `other` only changes what is stored; when it does not, `other` must do its own lookup.
    */
-  sharesLookupWith(other: HttpCache<Req>): boolean {
+  sharesLookupWith(other: RoutePolicy<Req>): boolean {
     return sameLookup(this.policy, other.policy);
-  }
-
-  /**
-   * For adapters whose middleware looks up before routing (Express, Koa): whether requests for this
-   * path were last handled by a route with its own lookup or an opt-out, so that the middleware can
-   * skip a lookup that route would make again. Bounded: the oldest paths are forgotten first.
-   */
-  routeLooksUp(path: string): boolean {
-    return this.ownLookups.has(path);
-  }
-
-  /** Records what `routeLooksUp(path)` answers next time. */
-  learnRoute(path: string, ownLookup: boolean): void {
-    this.ownLookups.delete(path);
-    if (!ownLookup || path.length > MAX_LEARNED_PATH) return;
-    if (this.ownLookups.size >= MAX_LEARNED_PATHS)
-      this.ownLookups.delete(this.ownLookups.values().next().value!);
-    this.ownLookups.add(path);
   }
 
   /** Whether a finished request should invalidate: invalidateOnMutation, an unsafe method, 2xx or 3xx. */
@@ -279,7 +162,7 @@ export class HttpCache<Req = HttpRequest> {
   /** A warm entry must be the one a client's request gets: same lookup, same user. */
   private assertWarmedBy(captured: CapturedResponse<Req>, url: string, user: string | undefined): void {
     const route = captured.route;
-    if (!route?.enabled || !this.sharesLookupWith(route))
+    if (!route?.policy.enabled || !this.sharesLookupWith(route))
       throw new VersionedCacheError(
         'VC_INVALID_ARGUMENT',
         `versioned-cache: warm GET ${url} was answered by a route that looks up differently: pass its cache options as \`route\``,
@@ -344,12 +227,15 @@ export class HttpCache<Req = HttpRequest> {
       if (mine.failed) throw mine.error;
       if (mine.passed) return { status: 'BYPASS', response: null };
       const status: CacheStatus = mine.stored && result.stored ? 'MISS' : 'BYPASS';
-      return { status, response: this.respond(mine.own!, status, undefined, conditions, head) };
+      return { status, response: respond(mine.own!, this.statusHeader, status, undefined, conditions, head) };
     }
     const stored = result.value.stored;
     if (!stored) return this.pass(produce);
     const age = result.status === 'MISS' ? undefined : result.createdAt;
-    return { status: result.status, response: this.respond(stored, result.status, age, conditions, head) };
+    return {
+      status: result.status,
+      response: respond(stored, this.statusHeader, result.status, age, conditions, head),
+    };
   }
 
   private async pass(produce: Produce<Req>): Promise<HttpOutcome> {
@@ -391,7 +277,7 @@ export class HttpCache<Req = HttpRequest> {
         timedOut,
       ]);
       if (!captured) return notStored({ passed: true });
-      return this.decide(captured, perUser, storeAllowed);
+      return decide(this.policy, captured, perUser, storeAllowed, this.cache.options.ttlMs);
     } catch (error) {
       // Not stored, so that requests waiting on this one run their own handler.
       return notStored({ failed: true, error });
@@ -399,122 +285,4 @@ export class HttpCache<Req = HttpRequest> {
       clearTimeout(timer);
     }
   }
-
-  /** The store decision and the headers we add (ETag, Cache-Control, Vary, Content-Length). */
-  private decide(captured: CapturedResponse<Req>, perUser: boolean, storeAllowed: boolean): Computed {
-    const lookup = this.policy;
-    const route = captured.route && this.sharesLookupWith(captured.route) ? captured.route.policy : lookup;
-    const status = captured.status;
-    const headers = cleanHeaders(captured.headers);
-    const body = hasNoBody(status) ? EMPTY : captured.body;
-    if (!hasNoBody(status)) headers['content-length'] = String(body.byteLength);
-    const responseCc = parseCacheControl(headers['cache-control']);
-    const responseVary = parseVary(headers.vary);
-    const storable =
-      storeAllowed &&
-      route.enabled &&
-      !captured.noStore &&
-      route.statuses.has(status) &&
-      body.byteLength <= lookup.maxBodySize &&
-      headers['set-cookie'] === undefined &&
-      !responseCc.has('no-store') &&
-      !responseCc.has('no-cache') &&
-      (perUser || !responseCc.has('private')) &&
-      responseVary.every((name) => lookup.vary.includes(name));
-    if (!storable) return notStored({ own: { status, headers, body } });
-
-    if (!hasNoBody(status)) {
-      const own = headerValue(headers.etag);
-      // Express and koa-etag add the weak validator of the body when the handler set none: replace
-      // it with the strong one; a validator the handler chose is kept.
-      if (own === undefined || own === etag(body, { weak: true })) headers.etag = etag(body);
-    }
-    if (headers['cache-control'] === undefined && route.cacheControl)
-      headers['cache-control'] = perUser ? route.cacheControl.private : route.cacheControl.public;
-    if (lookup.vary.length > 0) headers.vary = lookup.vary.join(', ');
-    const stored = pickHeaders(headers, route.storeHeaders);
-    if (headers['content-length'] !== undefined) stored['content-length'] = headers['content-length'];
-    if (headers.vary !== undefined) stored.vary = headers.vary;
-    return {
-      stored: { status, headers: stored, body },
-      own: { status, headers, body },
-      storable: true,
-      ttlMs: route.ttlMs ?? this.cache.options.ttlMs,
-      passed: false,
-      failed: false,
-    };
-  }
-
-  private respond(
-    source: StoredResponse,
-    status: CacheStatus,
-    createdAt: number | undefined,
-    conditions: { ifNoneMatch: string | undefined; ifModifiedSince: string | undefined },
-    head: boolean,
-  ): HttpResponse {
-    const now = Date.now();
-    const headers: ResponseHeaders = { ...source.headers };
-    if (createdAt !== undefined) headers.age = String(Math.max(0, Math.floor((now - createdAt) / 1000)));
-    headers.date = httpDate(now);
-    if (this.statusHeader) headers[this.statusHeader] = status;
-    if (
-      source.status >= 200 &&
-      source.status < 300 &&
-      (conditions.ifNoneMatch !== undefined || conditions.ifModifiedSince !== undefined) &&
-      isNotModified(conditions, {
-        etag: headerValue(headers.etag),
-        lastModified: headerValue(headers['last-modified']),
-      })
-    ) {
-      return { status: 304, headers: without304Metadata(headers), body: null };
-    }
-    return { status: source.status, headers, body: head || hasNoBody(source.status) ? null : source.body };
-  }
-}
-
-function notStored(fields: Partial<Computed>): Computed {
-  return { stored: null, own: null, storable: false, ttlMs: 0, passed: false, failed: false, ...fields };
-}
-
-function wantsRevalidation(
-  directives: ReadonlyMap<string, string | true>,
-  pragma: string | readonly string[] | undefined,
-): boolean {
-  if (directives.has('no-cache') || directives.get('max-age') === '0') return true;
-  return directives.size === 0 && /no-cache/i.test(headerValue(pragma) ?? '');
-}
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/**
- * Creates the HTTP caching policy for `namespaces`. Every option is validated here; a mistake is a
- * `VersionedCacheTypeError` naming the field.
- */
-export function createHttpCache<Req = HttpRequest>(
-  namespaces: Namespaces,
-  options: HttpCacheOptions<Req>,
-): HttpCache<Req> {
-  if (typeof options !== 'object' || options === null)
-    throw new VersionedCacheTypeError('options', 'must be an object with at least `cache`');
-  const { cache, cacheStatusHeader = 'X-Cache', ...route } = options;
-  if (
-    typeof cache !== 'object' ||
-    cache === null ||
-    typeof (cache as Partial<VersionedCache>).fetch !== 'function'
-  ) {
-    throw new VersionedCacheTypeError('cache', 'must be the cache createCache() returned');
-  }
-  if (
-    cacheStatusHeader !== false &&
-    (typeof cacheStatusHeader !== 'string' || !HEADER_NAME.test(cacheStatusHeader))
-  )
-    throw new VersionedCacheTypeError('cacheStatusHeader', 'must be a header name or false');
-  const policy = mergeRouteOptions(defaultPolicy<Req>(namespaces), route, HTTP_OPTION_NAMES);
-  return new HttpCache(cache, cacheStatusHeader === false ? null : cacheStatusHeader.toLowerCase(), policy);
-}
-
-/** Validates route options without an app policy (adapters call it when a route is declared). */
-export function assertRouteOptions(options: unknown): void {
-  if (options === false) return;
-  mergeRouteOptions(defaultPolicy('route'), options as RouteCacheOptions<unknown>);
 }

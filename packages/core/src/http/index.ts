@@ -2,10 +2,27 @@ export type { BufferedBody } from './body.js';
 export { bufferBody, readBody } from './body.js';
 export { parseCacheControl } from './cache-control.js';
 export { ifNoneMatchMatches, isNotModified } from './conditional.js';
-export type { CapturedResponse, HttpOutcome, HttpResponse, Produce, ProduceContext } from './http-cache.js';
-export { assertRouteOptions, createHttpCache, HttpCache } from './http-cache.js';
+export { assertRouteOptions, createHttpCache } from './create-http-cache.js';
+export { HttpCache } from './http-cache.js';
+export type { AroundHooks, CallbackHooks } from './lifecycles.js';
+export { serveAround, serveByCallback } from './lifecycles.js';
+export type { MiddlewareStep } from './middleware-entry.js';
+export { enterMiddleware, routeStateOf, stateOf } from './middleware-entry.js';
+export type { MiddlewareWarmOptions } from './middleware-policies.js';
 export { MiddlewarePolicies } from './middleware-policies.js';
+export type { NodeHandler, NodeServeOptions } from './node-http.js';
+export { captureInto, dispatchNode, endAfter, serveNode, writeResponse } from './node-http.js';
 export type { CacheControlOptions, HttpCacheOptions, HttpRequest, RouteCacheOptions } from './options.js';
+export type {
+  CapturedResponse,
+  HttpOutcome,
+  HttpResponse,
+  Produce,
+  ProduceContext,
+  RoutePolicy,
+} from './produce.js';
+export type { Dispatch } from './replays.js';
+export { Replays } from './replays.js';
 export type { LifecycleHooks, RequestCache } from './request-cache.js';
 export { isMutation, RequestCacheState } from './request-cache.js';
 export { normalisedTarget, sortedQuery } from './request-key.js';

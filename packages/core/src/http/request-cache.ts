@@ -1,7 +1,10 @@
+import type { Readable } from 'node:stream';
 import type { CacheStatus, Namespaces } from '../cache.js';
+import { readBody } from './body.js';
 import type { LooseHeaders } from './headers.js';
-import type { CapturedResponse, HttpCache, HttpOutcome, ProduceContext } from './http-cache.js';
+import type { HttpCache } from './http-cache.js';
 import type { HttpRequest, RouteCacheOptions } from './options.js';
+import type { CapturedResponse, HttpOutcome, ProduceContext } from './produce.js';
 
 /** The cache of one request, as adapters expose it: Koa's `ctx.cache`, Fastify's `request.cache`. */
 export interface RequestCache {
@@ -65,6 +68,12 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
   claimed = false;
   /** This middleware skipped its lookup: the path's route looks up itself. */
   skipped = false;
+  /** The lookup's outcome, never rejecting, for a later hook that captures the response (`serveByCallback()`). */
+  outcome: Promise<HttpOutcome | null> | undefined;
+  /** A refresh or warm replay (`Replays.claim()`), or a state nested under one: nothing is looked up. */
+  replaying = false;
+  /** The state of a caching middleware nested under this one on a replay: its route decides what is stored. */
+  handoff: RequestCacheState<Req> | undefined;
   private entered = false;
   private run: Run<Req> | undefined;
   /** The lookup under way, never rejecting: a later lookup of this request waits for it (it may share its entry). */
@@ -153,7 +162,37 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
 
   /** The handler's response, body buffered: it settles the awaited capture. */
   captured(response: { status: number; headers: LooseHeaders; body: Buffer }): void {
-    this.take()?.resolve({ ...response, noStore: this.noStore, route: this.http });
+    let routed: RequestCacheState<Req> = this;
+    while (routed.handoff) routed = routed.handoff;
+    this.take()?.resolve({ ...response, noStore: routed.noStore, route: routed.http });
+  }
+
+  /**
+   * For adapters that capture a body value rather than writes (Koa's `ctx.body`, Fastify's `onSend`
+   * payload): reads `value` within the awaited capture's limits and hands it over (`captured()`).
+   * Resolves with the bytes; or, having released the capture, with what to send instead: the stream
+   * (past maxBodySize, or the core stopped waiting), or undefined for a value neither read nor
+   * `serialise`d. Rejects, after `fail()`, with a failing stream's error.
+   */
+  async captureBody(
+    value: unknown,
+    status: number,
+    headers: LooseHeaders,
+    serialise?: (value: unknown) => Buffer,
+  ): Promise<Buffer | Readable | undefined> {
+    const context = this.capturing;
+    if (!context) return undefined;
+    let read: Buffer | Readable | undefined;
+    try {
+      read = await readBody(value, context.maxBodySize, context.signal);
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    if (read === undefined && serialise) read = serialise(value);
+    if (Buffer.isBuffer(read)) this.captured({ status, headers, body: read });
+    else this.release();
+    return read;
   }
 
   /** Lets the response through uncached (over maxBodySize, a route taking over) with `X-Cache: BYPASS`. */
@@ -187,13 +226,13 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
    */
   enter(outer?: RequestCacheState<Req>): boolean {
     this.entered = true;
-    if (this.app.routeLooksUp(this.path)) {
+    if (this.app.learned.has(this.path)) {
       this.skipped = true;
       return false;
     }
     if (outer) {
       outer.claimed = true;
-      outer.app.learnRoute(outer.path, true);
+      outer.app.learned.learn(outer.path, true);
       outer.release();
       this.settled = outer.settled;
     }
@@ -211,13 +250,13 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
     this.http = route;
     const takeover = !route.enabled || !this.app.sharesLookupWith(route);
     if (!this.entered || (!takeover && !this.skipped)) return false;
-    this.app.learnRoute(this.path, takeover);
+    this.app.learned.learn(this.path, takeover);
     this.release();
     return true;
   }
 
   /** After a skipped lookup: forgets the path when no route claimed it. */
   leave(): void {
-    if (this.skipped && !this.claimed) this.app.learnRoute(this.path, false);
+    if (this.skipped && !this.claimed) this.app.learned.learn(this.path, false);
   }
 }

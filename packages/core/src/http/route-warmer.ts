@@ -1,7 +1,7 @@
 import { VersionedCacheTypeError } from '../errors.js';
 import { assertKnownOptions } from '../options.js';
-import type { CapturedResponse, ProduceContext } from './http-cache.js';
 import type { HttpRequest, ResolvedHttpPolicy, RouteCacheOptions } from './options.js';
+import type { CapturedResponse, ProduceContext } from './produce.js';
 
 /**
  * What every adapter's `warmRoutes()` takes: which routes to warm for `invalidate(ns, { warm: true })`

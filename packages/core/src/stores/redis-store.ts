@@ -3,8 +3,25 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import type { CacheStore } from './store.js';
 
+/**
+ * The part of an ioredis client (`Redis` or `Cluster`) that the store calls. Structural, so that a
+ * client built from the application's own ioredis, 5 or 6, is accepted without the two packages'
+ * class types having to be the same.
+ */
+export interface RedisClientLike {
+  readonly status: string;
+  mgetBuffer(...keys: string[]): Promise<(Buffer | null)[]>;
+  set(key: string, value: Buffer, px: 'PX', ttlMs: number): Promise<unknown>;
+  set(key: string, value: string, nx: 'NX'): Promise<'OK' | null>;
+  set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<'OK' | null>;
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  once(event: 'end', listener: () => void): unknown;
+}
+
 /** What `createCache({ redis })` accepts: a URL, ioredis options (Sentinel included), or a client. */
-export type RedisInput = string | RedisOptions | Redis | Cluster;
+export type RedisInput = string | RedisOptions | RedisClientLike;
 
 type RedisClient = Redis | Cluster;
 

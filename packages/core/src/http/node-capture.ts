@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CapturedResponse, ProduceContext } from '@versioned-cache/core';
+import type { CapturedResponse, ProduceContext } from './produce.js';
 
 type Captured = Omit<CapturedResponse, 'route' | 'noStore' | 'request'>;
 type Callback = (error?: Error | null) => void;
@@ -14,7 +14,8 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer {
 }
 
 /**
- * Buffers what a handler writes (`res.json`, `res.send`, streamed `res.write` chunks) instead of
+ * For adapters over Node's `ServerResponse` (Express, or any framework that exposes the raw response):
+ * buffers what a handler writes (`res.json`, `res.send`, streamed `res.write` chunks) instead of
  * sending it. Headers stay on the response, unsent. `done` is called once: with the response at
  * `res.end()`, or with null when it lets go (past `maxBodySize`, on `flushHeaders()`, when the core
  * gives up (`signal`) or on the returned `release()`): what was buffered is written, the rest streams.

@@ -1,0 +1,57 @@
+import { VersionedCacheError } from '../errors.js';
+import type { HttpCache } from './http-cache.js';
+import type { Replays } from './replays.js';
+import { isMutation, RequestCacheState } from './request-cache.js';
+import { pathOf } from './request-key.js';
+
+const STATE = Symbol('versioned-cache');
+
+/**
+ * What a caching middleware that runs before routing does with a request:
+ * - `lookup`: answer it (`serveNode()`, or `state.handle()` with the framework's hooks);
+ * - `skip`: run the handler, then `state.leave()`: the path's route looks up itself;
+ * - `mutation`: run the handler, then `state.invalidateAfter(method, status)` before the response ends;
+ * - `replay`: a refresh's or warm's synthetic GET: run the handler, hand its response to `state`;
+ * - `through`: under a replay (a nested middleware): just run the handler.
+ */
+export type MiddlewareStep = 'lookup' | 'skip' | 'mutation' | 'replay' | 'through';
+
+/** The state the innermost caching middleware attached to `holder` (`enterMiddleware()`), if any. */
+export function stateOf<Req>(holder: object): RequestCacheState<Req> | undefined {
+  return (holder as { [STATE]?: RequestCacheState<Req> })[STATE];
+}
+
+/** For route middleware (`cacheRoute()`): the state `enterMiddleware()` attached, or a clear error naming `adapter`. */
+export function routeStateOf<Req>(holder: object, adapter: string): RequestCacheState<Req> {
+  const state = stateOf<Req>(holder);
+  if (state) return state;
+  throw new VersionedCacheError(
+    'VC_INVALID_ARGUMENT',
+    `@versioned-cache/${adapter}: cacheRoute() needs app.use(versionedCache(...)) before the route`,
+  );
+}
+
+/**
+ * The start of a caching middleware that runs before routing (Express, Koa). `holder` is the object
+ * the framework hands down one request (Express's `req`, Koa's `ctx`): the new state is attached to
+ * it, taking over from the state of an outer caching middleware (a router's under the app's).
+ */
+export function enterMiddleware<Req>(
+  app: HttpCache<Req>,
+  holder: object,
+  request: { method: string; url: string; headers: Record<string, unknown> },
+  native: Req,
+  replays: Replays<Req>,
+): { state: RequestCacheState<Req>; step: MiddlewareStep } {
+  const outer = stateOf<Req>(holder);
+  const state = new RequestCacheState(app, pathOf(request.url));
+  (holder as { [STATE]?: RequestCacheState<Req> })[STATE] = state;
+  if (outer?.replaying) {
+    outer.handoff = state;
+    state.replaying = true;
+    return { state, step: 'through' };
+  }
+  if (replays.claim(request.headers, state, native)) return { state, step: 'replay' };
+  if (isMutation(request.method)) return { state, step: 'mutation' };
+  return { state, step: state.enter(outer) ? 'lookup' : 'skip' };
+}

@@ -1,0 +1,138 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { HttpCache } from './http-cache.js';
+import { capture } from './node-capture.js';
+import type { CapturedResponse, HttpResponse, ProduceContext } from './produce.js';
+import type { RequestCacheState } from './request-cache.js';
+import type { WarmRequest } from './route-warmer.js';
+
+/**
+ * Plumbing over Node's `IncomingMessage`/`ServerResponse`, for any adapter that reaches them:
+ * Express, or a framework's raw request and response (Fastify's `request.raw`/`reply.raw`).
+ */
+
+/** A node:http handler, with the continuation Express-style apps take. */
+export type NodeHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => unknown;
+
+export interface NodeServeOptions<Req> {
+  /** The request target from the root (Express's `originalUrl`). */
+  url: string;
+  /** What the route's `key` and `perUser` functions receive. */
+  native: Req;
+  /** Runs the handler (Express's `next()`), or reports an error (`next(error)`). */
+  next(error?: unknown): void;
+  /** A stale response went out: run the route detached (`Replays.refresh()`). */
+  refresh(context: ProduceContext): Promise<CapturedResponse<Req> | null>;
+}
+
+/**
+ * Answers one request with `http`: a hit is written with `writeHead` + `end` of the stored bytes; on
+ * a miss the handler runs with `res.write`/`res.end` captured (a HEAD as a GET), and the response
+ * the core decides on goes out in its place.
+ */
+export function serveNode<Req>(
+  state: RequestCacheState<Req>,
+  http: HttpCache<Req>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeServeOptions<Req>,
+): void {
+  const method = req.method!;
+  let release: (() => void) | undefined;
+  let captured = false;
+  const proceed = (capturing: boolean) => {
+    if (capturing) {
+      req.method = 'GET';
+      release = captureInto(res, state, (response) => {
+        req.method = method;
+        captured = response;
+      });
+    }
+    options.next();
+  };
+  const setHeaders = (headers: Readonly<Record<string, string>>) => {
+    if (release) return release(); // it sets them, then lets what was buffered go out
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  };
+  const request = { method, url: options.url, headers: req.headers };
+  state.handle(http, request, options.native, { proceed, setHeaders, refresh: options.refresh }).then(
+    (outcome) => {
+      if (outcome.response && !res.headersSent) writeResponse(res, outcome.response, captured);
+    },
+    (error: unknown) => {
+      if (res.headersSent) res.destroy();
+      else options.next(error);
+    },
+  );
+}
+
+/**
+ * Captures what is written to `res` for the response `state` awaits (a miss, or a replay): handed
+ * over at `res.end()`, released past maxBodySize or `flushHeaders()`. Returns the release function.
+ */
+export function captureInto<Req>(
+  res: ServerResponse,
+  state: RequestCacheState<Req>,
+  done?: (captured: boolean) => void,
+): () => void {
+  return capture(res, state.capturing!, (response) => {
+    done?.(response !== null);
+    if (response) state.captured(response);
+    else state.release();
+  });
+}
+
+/** Writes a response the core decided on; `replaceHeaders` drops the headers the handler set first. */
+export function writeResponse(res: ServerResponse, response: HttpResponse, replaceHeaders = false): void {
+  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.writeHead(response.status, response.headers);
+  res.end(response.body ?? undefined);
+}
+
+/** Holds `res.end()` until `before()` settles (`invalidateOnMutation`: the new version is written first). */
+export function endAfter(res: ServerResponse, before: () => Promise<void> | undefined): void {
+  const end = res.end;
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    res.end = end;
+    const finish = () => (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+    const waiting = before();
+    if (!waiting) return finish();
+    waiting.then(finish);
+    return res;
+  } as ServerResponse['end'];
+}
+
+/**
+ * A `Dispatch` for `Replays` over a node:http handler: a synthetic GET with no client. Settles once
+ * the response ends (a route that did not capture it, or `next` reached: 404, or 500 on an error), or
+ * when the handler's returned promise does (Koa's `app.callback()`).
+ */
+export function dispatchNode(handler: NodeHandler, request: WarmRequest): Promise<void> {
+  const req = new IncomingMessage(new Socket());
+  req.method = 'GET';
+  req.url = request.url;
+  req.headers = { ...request.headers };
+  req.push(null);
+  const res = new ServerResponse(req);
+  return new Promise((resolve) => {
+    const end = res.end;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      res.end = end;
+      resolve();
+      return (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+    } as ServerResponse['end'];
+    const returned = handler(req, res, (error) => {
+      res.statusCode = error ? 500 : 404;
+      res.end();
+    });
+    if (returned instanceof Promise)
+      returned.then(
+        () => resolve(),
+        () => resolve(),
+      );
+  });
+}
