@@ -2,7 +2,7 @@
 //   plain GET (cache-aside, no versioning) - the floor a versioned read should match;
 //   naive versioned read (GET version, then GET entry) - two round trips;
 //   versioned-cache fetch (one MGET of version + entry).
-// Run: pnpm --filter @versioned-cache/core build && pnpm bench
+// Run: pnpm build && pnpm --filter @versioned-cache/bench bench:core (BENCH_MS, BENCH_CONCURRENCY)
 import { performance } from 'node:perf_hooks';
 import { bufferCodec, createCache } from '@versioned-cache/core';
 import { Redis } from 'ioredis';

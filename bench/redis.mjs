@@ -15,17 +15,26 @@ async function freePort() {
   });
 }
 
-/** A private redis-server for one benchmark run, so numbers never depend on the shared one. */
-export async function startRedis() {
+/**
+ * A private redis-server for one benchmark run, so numbers never depend on the shared one.
+ * `pin` is a command prefix such as ['taskset', '-c', '1'] that keeps it off the server's core.
+ */
+export async function startRedis({ pin = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vc-bench-'));
-  const child = spawn(
+  const command = [
+    ...pin,
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    dir,
+  ];
+  const child = spawn(command[0], command.slice(1), { stdio: 'ignore' });
   const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
   probe.on('error', () => {});
   for (let i = 0; i < 100; i++) {
@@ -35,6 +44,11 @@ export async function startRedis() {
     } catch {
       await sleep(50);
     }
+  }
+  if (probe.status !== 'ready') {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`redis-server did not start on port ${port}`);
   }
   return {
     url: `redis://127.0.0.1:${port}`,

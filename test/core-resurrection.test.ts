@@ -55,7 +55,7 @@ describe('no resurrection on a real Redis', () => {
     await cache.invalidate(ns);
     expect(await cache.getOrSet(ns, 'page', () => 'v2')).toBe('v2');
     const second = await cache.version(ns);
-    expect(second).toBe(String(BigInt(first) + 1n));
+    expect(BigInt(second) > BigInt(first)).toBe(true);
     const entryKeys = [
       cache.keys.entryKey([ns], [first], 'page'),
       cache.keys.entryKey([ns], [second], 'page'),

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trackProcess } from './support/processes.js';
 import { type RedisServer, startRedis } from './support/redis-server.js';
 
 // Invariant 6: freshness lives in Redis, not in a process: right after one process invalidates,
@@ -41,11 +42,13 @@ class CacheProcess {
   }
 
   static async start(redisUrl: string): Promise<CacheProcess> {
-    const child = fork(FIXTURE, [], {
-      env: { ...process.env, VC_REDIS_URL: redisUrl },
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = trackProcess(
+      fork(FIXTURE, [], {
+        env: { ...process.env, VC_REDIS_URL: redisUrl },
+        execArgv: [],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`cache process exited with ${code}`)));

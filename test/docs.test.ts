@@ -14,18 +14,6 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 
 /**
- * Documents that other branches add to docs/ and that docs/README.md already links. A link to one
- * of these may be dangling until those branches are merged; once they are, empty this list.
- */
-const PENDING_DOCS: ReadonlySet<string> = new Set([
-  'docs/architecture.md',
-  'docs/adapters.md',
-  'docs/install.md',
-  'docs/operations.md',
-  'docs/codecs.md',
-]);
-
-/**
  * The application's own code that TypeScript examples import from './data.js' (the data layer a
  * reader already has). Only these names exist: an example using anything else fails to compile.
  */
@@ -40,9 +28,21 @@ export function liveStatus(): { ok: boolean } { return { ok: true }; }
 `;
 
 const LANGUAGES = new Set(['ts', 'typescript', 'js', 'javascript', 'sh', 'bash', 'text']);
-const STANDARD_TOOLS = new Set(['npm', 'node', 'curl', 'redis-cli', 'redis-server', 'apt-get', 'git', 'cd']);
+const STANDARD_TOOLS = new Set([
+  'npm',
+  'node',
+  'curl',
+  'redis-cli',
+  'redis-server',
+  'apt-get',
+  'git',
+  'cd',
+  'ls',
+]);
+// Shell grammar, not commands: a loop's words are checked like any other command after them.
+const SHELL_KEYWORDS = new Set(['for', 'do', 'done', 'then', 'fi']);
 // pnpm's own commands; anything else after `pnpm` is a script name.
-const PNPM_COMMANDS = new Set(['install', 'i', 'add', 'exec', 'list', 'why']);
+const PNPM_COMMANDS = new Set(['install', 'i', 'add', 'exec', 'list', 'why', 'pack']);
 
 interface Block {
   file: string;
@@ -120,7 +120,7 @@ function linkProblems(file: string, prose: readonly string[]): string[] {
       const repoPath = relative(ROOT, absolute);
       const where = `${file}:${index + 1}: ${target}`;
       if (!existsSync(absolute)) {
-        if (!PENDING_DOCS.has(repoPath)) problems.push(`${where}: no such file`);
+        problems.push(`${where}: no such file`);
         continue;
       }
       if (anchor === undefined || !absolute.endsWith('.md')) continue;
@@ -210,8 +210,17 @@ function shellProblems(block: Block, scripts: Map<string, Set<string>>, bins: Se
   source.split('\n').forEach((line, offset) => {
     const code = line.replace(/(^|\s)#.*$/, '');
     for (const segment of code.split(/&&|\|\||;|\|/)) {
-      const words = segment.trim().split(/\s+/).filter(Boolean);
+      const words = segment
+        .trim()
+        .replace(/^\(|\)$/g, '')
+        .split(/\s+/)
+        .filter(Boolean);
       while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) words.shift();
+      if (words[0] && SHELL_KEYWORDS.has(words[0])) {
+        // `for x in …` names no command; `do cmd` and `then cmd` run the words after them.
+        if (words[0] === 'for') continue;
+        words.shift();
+      }
       const problem = commandProblem(words, scripts, bins);
       if (problem) problems.push(`${block.file}:${block.line + offset}: ${problem}`);
     }

@@ -154,9 +154,10 @@ for (const harness of warmHarnesses) {
       // One handler run per warmed route, each in the warm replay.
       expect(total(w) - before).toBe(4);
       // The replays neither looked up nor stored: one version read, the four entries written under the
-      // unpublished version, and the compare-and-set script (which reads and writes the version key).
+      // unpublished version, and the compare-and-set script (which reads and writes the version key,
+      // and records the previous version beside it).
       expect(script + evalsha).toBe(1);
-      expect(commands).toEqual({ mget: 1, set: 5, get: 1 });
+      expect(commands).toEqual({ mget: 1, set: 6, get: 1 });
 
       const readers = total(w);
       const summary = await request(w, '/summary');

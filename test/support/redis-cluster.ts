@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
+import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -66,65 +67,49 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not up yet.
-    }
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Starts a Redis Cluster (3 masters, no replicas by default) on free loopback ports; the caller stops it. */
 export async function startRedisCluster(
   masters = 3,
   { replicas = 0, extra = [] }: RedisClusterOptions = {},
 ): Promise<RedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'vc-cluster-'));
+  const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-cluster-')));
   const total = masters * (1 + replicas);
   const ports = await freeClusterPorts(total);
   const children: ChildProcess[] = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        '2000',
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        ...extra,
-      ],
-      { stdio: 'ignore' },
+    trackProcess(
+      spawn(
+        'redis-server',
+        [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          ...extra,
+        ],
+        { stdio: 'ignore' },
+      ),
     ),
   );
-  const killChild = async (child: ChildProcess) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
   const stop = async () => {
-    await Promise.all(children.map(killChild));
+    await Promise.all(children.map(killProcess));
     await rm(dir, { recursive: true, force: true });
+    forgetDir(dir);
   };
   try {
     for (const port of ports)
-      await waitUntil(`node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
+      await waitUntil(`Redis Cluster node ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
     await run('redis-cli', [
       '--cluster',
       'create',
@@ -136,7 +121,7 @@ export async function startRedisCluster(
     // `--cluster create` returns once slots are assigned; every node must also have heard of all
     // the others through the bus before a client can be routed reliably.
     for (const port of ports) {
-      await waitUntil(`cluster_state:ok on ${port}`, async () => {
+      await waitUntil(`Redis Cluster: cluster_state:ok on ${port}`, async () => {
         const info = await cli(port, 'cluster', 'info');
         return (
           /cluster_state:ok/.test(info) &&
@@ -147,7 +132,7 @@ export async function startRedisCluster(
     }
     // A replica that has not finished its first sync cannot take over: wait for every link.
     for (const port of ports) {
-      await waitUntil(`replication on ${port}`, async () => {
+      await waitUntil(`Redis Cluster: replication on ${port}`, async () => {
         const info = await cli(port, 'info', 'replication');
         return /role:master/.test(info) || /master_link_status:up/.test(info);
       });
@@ -162,7 +147,7 @@ export async function startRedisCluster(
     async kill(port) {
       const index = ports.indexOf(port);
       if (index === -1) throw new Error(`no cluster node on port ${port}`);
-      await killChild(children[index]!);
+      await killProcess(children[index]!);
     },
   };
 }

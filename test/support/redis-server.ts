@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -59,7 +60,7 @@ async function waitForPing(port: number): Promise<void> {
 }
 
 function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
-  return spawn(
+  const child = spawn(
     'redis-server',
     [
       '--port',
@@ -76,22 +77,25 @@ function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
     ],
     { stdio: 'ignore' },
   );
+  return trackProcess(child);
 }
 
 /** Starts a private redis-server on a free loopback port; the caller stops it. */
 export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'vc-redis-'));
+  const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-redis-')));
   let child = spawnRedis(port, dir, extra);
-  await waitForPing(port);
+  const stopChild = () => killProcess(child);
+  try {
+    await waitForPing(port);
+  } catch (error) {
+    await stopChild();
+    await rm(dir, { recursive: true, force: true });
+    forgetDir(dir);
+    throw error;
+  }
   const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1 });
   admin.on('error', () => {});
-  const stopChild = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
   const signal = (name: NodeJS.Signals) => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
       throw new Error('redis-server is not running');
@@ -106,6 +110,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       admin.disconnect();
       await stopChild();
       await rm(dir, { recursive: true, force: true });
+      forgetDir(dir);
     },
     get pid() {
       if (child.pid === undefined) throw new Error('redis-server has no pid');
@@ -133,4 +138,16 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       return stats;
     },
   };
+}
+
+/** Waits until `master` reports `count` replicas online and in sync. */
+export async function waitForReplica(master: Pick<RedisServer, 'admin'>, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const info = await master.admin.info('replication');
+    const online = [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
+    if (online >= count) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} replica(s): ${info}`);
+    await sleep(50);
+  }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CacheStore } from '@versioned-cache/core';
+import { type CacheStore, previousFromRecord } from '@versioned-cache/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
@@ -94,17 +94,68 @@ export function storeContractSuite(name: string, makeStore: () => CacheStore | P
       expect((await store.getMany([key('version')]))[0]?.toString()).toBe('98765432109876');
     });
 
-    it('bumpVersion on an existing key increments it by one, exactly, for every width of version', async () => {
+    it('bumpVersion on an existing key adds a step in [1, 2^31), exactly, for every width of version', async () => {
       // Random starts go up to 2^47: 15 digits. Every width must come back as the exact integer
       // (a Lua tostring() would answer 1.2345678901235e+14).
       for (const start of ['4294967296', '99999999999999', '123456789012345', '140737488355327']) {
         const k = key(`version-${start}`);
         expect(await store.setIfAbsent(k, start)).toBe(true);
         const next = await store.bumpVersion(k, '1000');
-        expect(next).toBe(String(BigInt(start) + 1n));
-        expect(await store.bumpVersion(k, '1000')).toBe(String(BigInt(start) + 2n));
-        expect((await store.getMany([k]))[0]?.toString()).toBe(String(BigInt(start) + 2n));
+        expect(next).toMatch(/^\d+$/);
+        const step = BigInt(next) - BigInt(start);
+        expect(step >= 1n && step < 2n ** 31n).toBe(true);
+        const after = await store.bumpVersion(k, '1000');
+        expect(BigInt(after) > BigInt(next)).toBe(true);
+        expect((await store.getMany([k]))[0]?.toString()).toBe(after);
       }
+    });
+
+    it('bumpVersion never re-issues a version after the key was rolled back', async () => {
+      // A failover can roll a version back to an earlier value: the bump after it must not hand out
+      // the number an acknowledged bump already gave other content (as INCR would).
+      const k = key('version');
+      await store.setIfAbsent(k, '5000000000');
+      const issued = new Set<string>();
+      for (let i = 0; i < 40; i++) {
+        const next = await store.bumpVersion(k, '1000');
+        issued.add(next);
+        expect(await store.compareAndSet(k, next, '5000000000')).toBe(true);
+      }
+      expect(issued.size).toBe(40);
+    });
+
+    it('advanceVersion answers the replaced version and records it beside the new one', async () => {
+      const k = key('version');
+      const record = key('previous');
+      expect(await store.advanceVersion(k, '7000000000', { previousKey: record })).toEqual({
+        version: '7000000000',
+        previous: null,
+      });
+      // A version created by the bump has no predecessor: nothing is recorded.
+      expect(await store.getMany([record])).toEqual([null]);
+      const bump = await store.advanceVersion(k, '1000', { previousKey: record });
+      expect(bump.previous).toBe('7000000000');
+      expect((await store.getMany([record]))[0]?.toString()).toBe(`7000000000>${bump.version}`);
+      expect(previousFromRecord((await store.getMany([record]))[0], bump.version)).toBe('7000000000');
+      // Without previousKey nothing else is written.
+      const plain = await store.advanceVersion(k, '1000');
+      expect(plain.previous).toBe(bump.version);
+      expect((await store.getMany([record]))[0]?.toString()).toBe(`7000000000>${bump.version}`);
+      expect(previousFromRecord((await store.getMany([record]))[0], plain.version)).toBeNull();
+    });
+
+    it('a non-integer version is replaced by the start, recorded as the previous one', async () => {
+      const k = key('version');
+      await store.setIfAbsent(k, 'not-a-number');
+      const bump = await store.advanceVersion(k, '8000000000', { previousKey: key('previous') });
+      expect(bump).toEqual({ version: '8000000000', previous: 'not-a-number' });
+    });
+
+    it('bumpVersion without replicas asked acknowledges at once', async () => {
+      const k = key('version');
+      await store.setIfAbsent(k, '9000000000');
+      const next = await store.bumpVersion(k, '1', { durability: { replicas: 0, timeoutMs: 100 } });
+      expect(BigInt(next) > 9000000000n).toBe(true);
     });
 
     it('bumpVersion leaves no TTL behind: a bumped version outlives its entries', async () => {
@@ -114,6 +165,14 @@ export function storeContractSuite(name: string, makeStore: () => CacheStore | P
       const [version, entry] = await store.getMany([key('version'), key('entry')]);
       expect(version?.toString()).toBe('5000000000');
       expect(entry).toBeNull();
+    });
+
+    it('compareAndSet with previousKey records the replaced version in the same step', async () => {
+      await store.setIfAbsent(key('v'), '10');
+      expect(await store.compareAndSet(key('v'), '11', '12', key('previous'))).toBe(false);
+      expect(await store.getMany([key('previous')])).toEqual([null]);
+      expect(await store.compareAndSet(key('v'), '10', '12', key('previous'))).toBe(true);
+      expect((await store.getMany([key('previous')]))[0]?.toString()).toBe('10>12');
     });
 
     it('compareAndSet replaces only the expected value and never creates a key', async () => {
@@ -133,6 +192,64 @@ export function storeContractSuite(name: string, makeStore: () => CacheStore | P
       expect(await store.deleteIfEquals(key('lease'), 'token-a')).toBe(true);
       expect(await store.getMany([key('lease')])).toEqual([null]);
       expect(await store.deleteIfEquals(key('lease'), 'token-a')).toBe(false);
+    });
+    it('acquireLease takes a free lease and reads the entry in the same step', async () => {
+      expect(await store.acquireLease(key('e:lock'), 'token-a', 10_000, key('e'))).toEqual({
+        acquired: true,
+        entry: null,
+      });
+      await store.set(key('e'), Buffer.from('filled'), 10_000);
+      const second = await store.acquireLease(key('e:lock'), 'token-b', 10_000, key('e'));
+      expect(second.acquired).toBe(false);
+      expect(second.holder).toBe('token-a');
+      expect(second.entry?.toString()).toBe('filled');
+      expect((await store.getMany([key('e:lock')]))[0]?.toString()).toBe('token-a');
+    });
+
+    it('acquireLease hands an expired lease to the next caller, with the entry as it is', async () => {
+      await store.set(key('e'), Buffer.from([0xff, 0x00, 0xfe]), 10_000);
+      expect((await store.acquireLease(key('e:lock'), 'a', 60, key('e'))).acquired).toBe(true);
+      await sleep(150);
+      const grant = await store.acquireLease(key('e:lock'), 'b', 60, key('e'));
+      expect(grant.acquired).toBe(true);
+      expect(grant.entry?.equals(Buffer.from([0xff, 0x00, 0xfe]))).toBe(true);
+      expect(grant.holder).toBeUndefined();
+    });
+
+    it('storeAndRelease writes the entry and releases only a lease it still holds', async () => {
+      await store.acquireLease(key('e:lock'), 'mine', 10_000, key('e'));
+      expect(await store.storeAndRelease(key('e'), Buffer.from('one'), 10_000, key('e:lock'), 'mine')).toBe(
+        true,
+      );
+      expect(await store.getMany([key('e'), key('e:lock')])).toEqual([Buffer.from('one'), null]);
+      // Our lease expired and another process holds one now: the entry is written, its lease kept.
+      await store.acquireLease(key('e:lock'), 'theirs', 10_000, key('e'));
+      expect(await store.storeAndRelease(key('e'), Buffer.from('two'), 10_000, key('e:lock'), 'mine')).toBe(
+        false,
+      );
+      const [entry, lease] = await store.getMany([key('e'), key('e:lock')]);
+      expect(entry?.toString()).toBe('two');
+      expect(lease?.toString()).toBe('theirs');
+    });
+
+    it('storeAndRelease gives the entry its TTL', async () => {
+      await store.storeAndRelease(key('e'), Buffer.from('short'), 60, key('e:lock'), 'none');
+      expect((await store.getMany([key('e')]))[0]?.toString()).toBe('short');
+      await sleep(150);
+      expect(await store.getMany([key('e')])).toEqual([null]);
+    });
+
+    it('renewLease extends only a lease it holds', async () => {
+      await store.acquireLease(key('e:lock'), 'mine', 100, key('e'));
+      expect(await store.renewLease(key('e:lock'), 'mine', 10_000)).toBe(true);
+      expect(await store.renewLease(key('e:lock'), 'other', 10_000)).toBe(false);
+      await sleep(250);
+      expect((await store.getMany([key('e:lock')]))[0]?.toString()).toBe('mine');
+      await store.acquireLease(key('f:lock'), 'theirs', 100, key('f'));
+      expect(await store.renewLease(key('f:lock'), 'mine', 10_000)).toBe(false);
+      await sleep(250);
+      expect(await store.getMany([key('f:lock')])).toEqual([null]);
+      expect(await store.renewLease(key('f:lock'), 'theirs', 10_000)).toBe(false);
     });
   });
 }

@@ -95,6 +95,7 @@ export class VersionedCache {
       this.guard,
       this.reader,
       this.options.invalidationIntervalMs,
+      this.options.durability,
     );
   }
 
@@ -126,7 +127,7 @@ export class VersionedCache {
     assertKnownOptions('invalidate options', options, INVALIDATE_OPTIONS);
     if (this.background.closed)
       throw new VersionedCacheError('VC_CLOSED', 'versioned-cache: the cache is closed');
-    const onFailure = assertOnFailure(options.onFailure);
+    const onFailure = assertOnFailure(options.onFailure, this.options.durability !== false);
     const deadline = this.guard.begin();
     await Promise.all(
       list.map((ns) =>

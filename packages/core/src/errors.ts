@@ -9,8 +9,12 @@ export type VersionedCacheErrorCode =
   | 'VC_STORE_ERROR'
   | 'VC_DECODE_ERROR'
   | 'VC_REFRESH_FAILED'
+  /** A durable invalidation reached fewer replicas than asked in time: it may not survive a failover. */
+  | 'VC_NOT_DURABLE'
   | 'VC_CLOSED'
+  /** A Redis node's circuit breaker opened: calls skip that node until it recovers. */
   | 'VC_CIRCUIT_OPEN'
+  /** An invalidation asked to recover, but the queue of pending invalidations is full. */
   | 'VC_INVALIDATION_QUEUE_FULL';
 
 export class VersionedCacheError extends Error {
@@ -34,6 +38,26 @@ export class VersionedCacheTypeError extends TypeError {
     super(`versioned-cache: invalid ${field}: ${message}`, options);
     this.field = field;
   }
+}
+
+/** Thrown at setup for a value of the right type outside its bounds (a TTL of 1e20 ms, a negative timeout). */
+export class VersionedCacheRangeError extends RangeError {
+  override readonly name: string = 'VersionedCacheRangeError';
+  readonly code = 'VC_INVALID_ARGUMENT' as const;
+  /** The option or argument at fault, for example `ttl` or `lease.maxWait`. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`versioned-cache: invalid ${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** True for the setup errors of bad arguments, TypeError or RangeError alike. */
+export function isInvalidArgument(
+  value: unknown,
+): value is VersionedCacheTypeError | VersionedCacheRangeError {
+  return value instanceof VersionedCacheTypeError || value instanceof VersionedCacheRangeError;
 }
 
 export class StoreTimeoutError extends VersionedCacheError {

@@ -16,16 +16,20 @@ export type { BreakerEvent, InvalidationEvent } from './engine/breaker-events.js
 export type { BreakerOptions, PendingInvalidationOptions } from './engine/breaker-options.js';
 export type { VersionedCacheErrorCode } from './errors.js';
 export {
+  isInvalidArgument,
   isVersionedCacheError,
   StoreTimeoutError,
   VersionedCacheError,
+  VersionedCacheRangeError,
   VersionedCacheTypeError,
 } from './errors.js';
 export * from './http/index.js';
 export { assertNamespace, KeySchema, normaliseNamespaces } from './keys.js';
-export type { CacheOptions, LeaseOptions } from './options.js';
+export type { CacheOptions, DurabilityOptions, LeaseOptions } from './options.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type { RedisClientLike, RedisInput } from './stores/redis-store.js';
 export { RedisStore } from './stores/redis-store.js';
-export type { CacheStore } from './stores/store.js';
+export type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './stores/store.js';
+export type { VersionBump } from './versions.js';
+export { previousFromRecord } from './versions.js';

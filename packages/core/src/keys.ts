@@ -74,6 +74,14 @@ export class KeySchema {
     return `${this.prefix}:{${primary}}:${generation}:${compactEntryKey(key)}`;
   }
 
+  /**
+   * Where a bump records the version it replaced (`<previous>><version>`), in the namespace's slot
+   * so that one MGET reads it with the version, for grace in a process that did not see the bump.
+   */
+  previousKey(namespace: string): string {
+    return `${this.prefix}:{${namespace}}:previous`;
+  }
+
   leaseKey(entryKey: string): string {
     return `${entryKey}:lock`;
   }

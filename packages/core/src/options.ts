@@ -11,7 +11,10 @@ import { VersionedCacheTypeError } from './errors.js';
 import { assertPrefix } from './keys.js';
 import type { MemoryStoreOptions } from './stores/memory-store.js';
 import type { RedisInput } from './stores/redis-store.js';
-import type { CacheStore } from './stores/store.js';
+import type { CacheStore, DurabilityRequest } from './stores/store.js';
+import { assertFunction, assertInteger, assertKnownOptions, assertNumber, assertObject } from './validate.js';
+
+export { assertKnownOptions } from './validate.js';
 
 export interface LeaseOptions {
   /**
@@ -88,6 +91,21 @@ export interface CacheOptions extends BreakerCacheOptions {
    * @default a process warning, at most once a minute per error code
    */
   onError?: (error: VersionedCacheError) => void;
+  /**
+   * Acknowledged means durable: an invalidation resolves only once `replicas` replicas hold the new
+   * version (Redis WAIT, at most `timeout`), and rejects with `VC_NOT_DURABLE` otherwise. Needs
+   * Redis with replicas; without it a failover can lose acknowledged invalidations (see
+   * docs/operations.md).
+   * @default false
+   */
+  durability?: DurabilityOptions | false;
+}
+
+export interface DurabilityOptions {
+  /** Replicas that must acknowledge each version bump. */
+  replicas: number;
+  /** Longest wait for them; on top of `timeout` for the bump itself. */
+  timeout: Duration;
 }
 
 export interface ResolvedLease {
@@ -107,6 +125,7 @@ export interface ResolvedCacheOptions extends ResolvedBreakerCacheOptions {
   lease: ResolvedLease | false;
   invalidationIntervalMs: number;
   onError: ((error: VersionedCacheError) => void) | undefined;
+  durability: DurabilityRequest | false;
 }
 
 const CACHE_OPTION_NAMES = new Set<string>([
@@ -120,72 +139,141 @@ const CACHE_OPTION_NAMES = new Set<string>([
   'lease',
   'invalidationInterval',
   'onError',
+  'durability',
   ...BREAKER_OPTION_NAMES,
 ]);
 
-export function assertKnownOptions(field: string, value: object, known: ReadonlySet<string>): void {
-  for (const name of Object.keys(value)) {
-    if (!known.has(name)) throw new VersionedCacheTypeError(`${field}.${name}`, 'is not a known option');
-  }
-}
+/** Upper bounds of options; those that arm timers stay below a Node.js timer's limit (MAX_TIMER_MS). */
+export const OPTION_LIMITS = {
+  timeoutMs: 60_000,
+  leaseTtlMs: 3_600_000,
+  leaseMaxWaitMs: 3_600_000,
+  pollIntervalMs: 60_000,
+  invalidationIntervalMs: 86_400_000,
+  durabilityTimeoutMs: 60_000,
+  maxReplicas: 64,
+  maxEntries: 100_000_000,
+  maxBytes: 2 ** 40,
+} as const satisfies Record<string, number>;
 
-function assertPositiveInteger(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new VersionedCacheTypeError(field, 'must be a positive integer');
-  }
-  return value;
-}
+const STORE_METHODS = [
+  'getMany',
+  'set',
+  'setIfAbsent',
+  'bumpVersion',
+  'advanceVersion',
+  'compareAndSet',
+  'deleteIfEquals',
+  'close',
+] as const;
 
-function resolveLease(value: CacheOptions['lease']): ResolvedLease | false {
+function resolveLease(value: unknown): ResolvedLease | false {
   if (value === false) return false;
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new VersionedCacheTypeError('lease', 'must be an object or false');
-  }
-  const lease = value ?? {};
+  const lease = value === undefined ? {} : (assertObject('lease', value) as LeaseOptions);
   assertKnownOptions('lease', lease, new Set(['ttl', 'maxWait', 'pollInterval']));
   return {
-    ttlMs: parseDuration('lease.ttl', lease.ttl ?? '10s'),
-    maxWaitMs: parseDuration('lease.maxWait', lease.maxWait ?? '10s', { allowZero: true }),
-    pollMs: parseDuration('lease.pollInterval', lease.pollInterval ?? '20ms'),
+    ttlMs: parseDuration('lease.ttl', lease.ttl ?? '10s', { max: OPTION_LIMITS.leaseTtlMs }),
+    maxWaitMs: parseDuration('lease.maxWait', lease.maxWait ?? '10s', {
+      allowZero: true,
+      max: OPTION_LIMITS.leaseMaxWaitMs,
+    }),
+    pollMs: parseDuration('lease.pollInterval', lease.pollInterval ?? '20ms', {
+      max: OPTION_LIMITS.pollIntervalMs,
+    }),
   };
 }
 
-/** Applies defaults and validates; every mistake is a TypeError that names the field. */
-export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new VersionedCacheTypeError('options', 'must be an object');
+function resolveDurability(value: unknown, hasReplicas: boolean): DurabilityRequest | false {
+  if (value === undefined || value === false) return false;
+  const durability = assertObject('durability', value);
+  assertKnownOptions('durability', durability, new Set(['replicas', 'timeout']));
+  if (durability.replicas === undefined || durability.timeout === undefined) {
+    throw new VersionedCacheTypeError('durability', 'needs both replicas and timeout, or false');
   }
+  const resolved = {
+    replicas: assertInteger('durability.replicas', durability.replicas, 1, OPTION_LIMITS.maxReplicas),
+    timeoutMs: parseDuration('durability.timeout', durability.timeout, {
+      max: OPTION_LIMITS.durabilityTimeoutMs,
+    }),
+  };
+  // Refused here rather than by every invalidation later: an in-memory store has no replicas.
+  if (!hasReplicas) {
+    throw new VersionedCacheTypeError(
+      'durability',
+      'needs Redis with replicas; the in-memory store has none',
+    );
+  }
+  return resolved;
+}
+
+function checkRedis(value: unknown): RedisInput | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') {
+    if (value.trim().length === 0) throw new VersionedCacheTypeError('redis', 'must not be an empty URL');
+    return value;
+  }
+  return assertObject('redis', value) as RedisInput;
+}
+
+function checkStore(value: unknown): CacheStore | undefined {
+  if (value === undefined) return undefined;
+  const store = assertObject('store', value);
+  for (const method of STORE_METHODS) assertFunction(`store.${method}`, store[method]);
+  return store as unknown as CacheStore;
+}
+
+function checkMemory(value: unknown): MemoryStoreOptions {
+  if (value === undefined) return {};
+  const memory = assertObject('memory', value) as MemoryStoreOptions;
+  assertKnownOptions('memory', memory, new Set(['maxEntries', 'maxBytes']));
+  if (memory.maxEntries !== undefined)
+    assertInteger('memory.maxEntries', memory.maxEntries, 1, OPTION_LIMITS.maxEntries);
+  if (memory.maxBytes !== undefined)
+    assertInteger('memory.maxBytes', memory.maxBytes, 1, OPTION_LIMITS.maxBytes);
+  return memory;
+}
+
+/**
+ * Applies defaults and validates; every mistake is a TypeError (wrong kind of value) or a RangeError
+ * (out of bounds) that names the field, thrown here rather than on some later request.
+ */
+export function resolveCacheOptions(input: CacheOptions = {}): ResolvedCacheOptions {
+  const options = assertObject('options', input) as CacheOptions;
   assertKnownOptions('options', options, CACHE_OPTION_NAMES);
   if (options.redis !== undefined && options.store !== undefined) {
     throw new VersionedCacheTypeError('store', 'give either redis or store, not both');
   }
-  if (options.redis !== undefined && typeof options.redis !== 'string' && typeof options.redis !== 'object') {
-    throw new VersionedCacheTypeError('redis', 'must be a URL, ioredis options, or an ioredis client');
+  const redis = checkRedis(options.redis);
+  const store = checkStore(options.store);
+  const memory = checkMemory(options.memory);
+  if (options.memory !== undefined && (redis !== undefined || store !== undefined)) {
+    throw new VersionedCacheTypeError(
+      'memory',
+      'applies to the in-memory store only, not with redis or store',
+    );
   }
-  const memory = options.memory ?? {};
-  assertKnownOptions('memory', memory, new Set(['maxEntries', 'maxBytes']));
-  if (memory.maxEntries !== undefined) assertPositiveInteger('memory.maxEntries', memory.maxEntries);
-  if (memory.maxBytes !== undefined) assertPositiveInteger('memory.maxBytes', memory.maxBytes);
-  const jitter = options.jitter ?? 0.1;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
-    throw new VersionedCacheTypeError('jitter', 'must be a number from 0 to below 1');
-  }
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
-    throw new VersionedCacheTypeError('onError', 'must be a function');
-  }
+  const jitter = options.jitter === undefined ? 0.1 : assertNumber('jitter', options.jitter, 0, 1);
   return {
-    redis: options.redis,
-    store: options.store,
+    redis,
+    store,
     memory,
     prefix: assertPrefix(options.prefix ?? 'vc'),
     ttlMs: parseDuration('ttl', options.ttl ?? '5m'),
     jitter,
-    timeoutMs: parseDuration('timeout', options.timeout ?? '250ms'),
+    timeoutMs: parseDuration('timeout', options.timeout ?? '250ms', { max: OPTION_LIMITS.timeoutMs }),
     lease: resolveLease(options.lease),
     invalidationIntervalMs: parseDuration('invalidationInterval', options.invalidationInterval ?? 0, {
       allowZero: true,
+      max: OPTION_LIMITS.invalidationIntervalMs,
     }),
-    onError: options.onError,
+    onError:
+      options.onError === undefined
+        ? undefined
+        : assertFunction<(error: VersionedCacheError) => void>('onError', options.onError),
+    durability: resolveDurability(
+      options.durability,
+      redis !== undefined || (store !== undefined && store.kind !== 'memory'),
+    ),
     ...resolveBreakerOptions(options),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../src/duration.js';
-import { VersionedCacheTypeError } from '../src/errors.js';
+import { isInvalidArgument, VersionedCacheRangeError, VersionedCacheTypeError } from '../src/errors.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -18,31 +18,44 @@ describe('parseDuration', () => {
   });
 
   it.each([
-    [0],
-    ['0s'],
-    [0.4],
-    ['0.1ms'],
-    [-1],
-    ['-1s'],
-    [''],
-    ['10'],
-    ['10sec'],
-    ['1w'],
-    ['abc'],
-    [Number.NaN],
-    [Number.POSITIVE_INFINITY],
-    [null],
-    [{}],
-    [true],
-  ])('%j is rejected, naming the field', (value) => {
+    [0, TypeError],
+    ['0s', TypeError],
+    [0.4, TypeError],
+    ['0.1ms', TypeError],
+    [-1, TypeError],
+    ['-1s', TypeError],
+    ['', TypeError],
+    ['10', TypeError],
+    ['10sec', TypeError],
+    ['1w', TypeError],
+    ['abc', TypeError],
+    [Number.NaN, TypeError],
+    [Number.POSITIVE_INFINITY, TypeError],
+    [1e20, RangeError],
+    ['366d', RangeError],
+    [null, TypeError],
+    [{}, TypeError],
+    [true, TypeError],
+  ])('%j is rejected, naming the field', (value, kind) => {
     let thrown: unknown;
     try {
       parseDuration('lease.ttl', value);
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(VersionedCacheTypeError);
+    expect(isInvalidArgument(thrown)).toBe(true);
+    expect(thrown).toBeInstanceOf(kind);
     expect((thrown as VersionedCacheTypeError).field).toBe('lease.ttl');
+    expect((thrown as Error).message).toContain('lease.ttl');
+  });
+
+  it('is bounded: one year by default, or the bound the option gives, named with the value', () => {
+    expect(parseDuration('ttl', '365d')).toBe(365 * 86_400_000);
+    expect(parseDuration('timeout', '60s', { max: 60_000 })).toBe(60_000);
+    expect(() => parseDuration('timeout', '61s', { max: 60_000 })).toThrow(VersionedCacheRangeError);
+    expect(() => parseDuration('timeout', '61s', { max: 60_000 })).toThrow(
+      /timeout: must be at most 60000 ms, got 61s/,
+    );
   });
 
   it('accepts zero only where zero is allowed', () => {

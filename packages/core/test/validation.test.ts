@@ -1,32 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, type VersionedCache } from '../src/cache.js';
-import { VersionedCacheTypeError } from '../src/errors.js';
+import {
+  isInvalidArgument,
+  type VersionedCacheRangeError,
+  type VersionedCacheTypeError,
+} from '../src/errors.js';
 import type { CacheOptions } from '../src/options.js';
 
-// Bad arguments are programming mistakes: a VersionedCacheTypeError (a TypeError) that names the
-// field, thrown at setup, never a silently misbehaving cache.
+// Bad arguments are programming mistakes: a VersionedCacheTypeError (a TypeError: wrong kind of
+// value) or a VersionedCacheRangeError (a RangeError: out of bounds) that names the field, thrown at
+// setup, never a silently misbehaving cache.
 
-function setupError(run: () => unknown): VersionedCacheTypeError {
+type SetupError = VersionedCacheTypeError | VersionedCacheRangeError;
+
+function setupError(run: () => unknown): SetupError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(VersionedCacheTypeError);
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as VersionedCacheTypeError).code).toBe('VC_INVALID_ARGUMENT');
-    return error as VersionedCacheTypeError;
+    expect(isInvalidArgument(error)).toBe(true);
+    expect(error instanceof TypeError || error instanceof RangeError).toBe(true);
+    expect((error as SetupError).code).toBe('VC_INVALID_ARGUMENT');
+    return error as SetupError;
   }
-  throw new Error('expected a VersionedCacheTypeError');
+  throw new Error('expected a setup error');
 }
 
-async function callError(run: () => Promise<unknown>): Promise<VersionedCacheTypeError> {
+async function callError(run: () => Promise<unknown>): Promise<SetupError> {
   const error = await run().then(
     () => {
-      throw new Error('expected a VersionedCacheTypeError');
+      throw new Error('expected a setup error');
     },
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(VersionedCacheTypeError);
-  return error as VersionedCacheTypeError;
+  expect(isInvalidArgument(error)).toBe(true);
+  return error as SetupError;
 }
 
 const options = (value: unknown) => value as CacheOptions;

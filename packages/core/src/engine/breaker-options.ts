@@ -1,5 +1,6 @@
 import { type Duration, parseDuration } from '../duration.js';
 import { VersionedCacheTypeError } from '../errors.js';
+import { assertInteger, assertKnownOptions, assertObject } from '../validate.js';
 
 export interface BreakerOptions {
   /**
@@ -63,22 +64,13 @@ export interface ResolvedBreakerCacheOptions {
 
 export const BREAKER_OPTION_NAMES = ['breaker', 'pendingInvalidations'] as const;
 
-function assertObject(field: string, value: unknown, known: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new VersionedCacheTypeError(field, `must be an object${field === 'breaker' ? ' or false' : ''}`);
-  }
-  for (const name of Object.keys(value)) {
-    if (!known.includes(name)) throw new VersionedCacheTypeError(`${field}.${name}`, 'is not a known option');
-  }
-  return value as Record<string, unknown>;
-}
+/** Upper bounds: past them an option is a mistake (a breaker that never probes, a queue without end). */
+const LIMITS = { threshold: 1_000, coolDownMs: 3_600_000, max: 1_000_000, maxRetryDelayMs: 3_600_000 };
 
-function positiveInteger(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new VersionedCacheTypeError(field, `must be a positive integer, got ${String(value)}`);
-  }
-  return value;
+function checkedObject(field: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  const object = value === undefined ? {} : assertObject(field, value);
+  assertKnownOptions(field, object, new Set(known));
+  return object;
 }
 
 /** Applies defaults and validates; a mistake is a TypeError naming the field and the value. */
@@ -86,22 +78,29 @@ export function resolveBreakerOptions(options: BreakerCacheOptions): ResolvedBre
   const { breaker, pendingInvalidations } = options;
   let resolved: ResolvedBreaker | false = false;
   if (breaker !== false) {
-    const given = assertObject('breaker', breaker === undefined ? {} : breaker, ['threshold', 'coolDown']);
+    if (breaker === null || (breaker !== undefined && typeof breaker !== 'object')) {
+      throw new VersionedCacheTypeError('breaker', `must be an object or false, got ${String(breaker)}`);
+    }
+    const given = checkedObject('breaker', breaker, ['threshold', 'coolDown']);
     resolved = {
-      threshold: positiveInteger('breaker.threshold', given.threshold, 3),
-      coolDownMs: parseDuration('breaker.coolDown', given.coolDown ?? '500ms'),
+      threshold:
+        given.threshold === undefined
+          ? 3
+          : assertInteger('breaker.threshold', given.threshold, 1, LIMITS.threshold),
+      coolDownMs: parseDuration('breaker.coolDown', given.coolDown ?? '500ms', { max: LIMITS.coolDownMs }),
     };
   }
-  const pending = assertObject(
-    'pendingInvalidations',
-    pendingInvalidations === undefined ? {} : pendingInvalidations,
-    ['max', 'maxRetryDelay'],
-  );
+  const pending = checkedObject('pendingInvalidations', pendingInvalidations, ['max', 'maxRetryDelay']);
   return {
     breaker: resolved,
     pendingInvalidations: {
-      max: positiveInteger('pendingInvalidations.max', pending.max, 1000),
-      maxRetryDelayMs: parseDuration('pendingInvalidations.maxRetryDelay', pending.maxRetryDelay ?? '2s'),
+      max:
+        pending.max === undefined
+          ? 1000
+          : assertInteger('pendingInvalidations.max', pending.max, 1, LIMITS.max),
+      maxRetryDelayMs: parseDuration('pendingInvalidations.maxRetryDelay', pending.maxRetryDelay ?? '2s', {
+        max: LIMITS.maxRetryDelayMs,
+      }),
     },
   };
 }

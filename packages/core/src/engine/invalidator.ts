@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeySchema } from '../keys.js';
-import type { CacheStore } from '../stores/store.js';
-import { previousVersion, randomVersion } from '../versions.js';
+import type { CacheStore, DurabilityRequest } from '../stores/store.js';
+import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
 import type { Reader } from './reader.js';
 
@@ -18,6 +18,7 @@ export class Invalidator {
     private readonly guard: CallGuard,
     private readonly reader: Reader,
     private readonly intervalMs: number,
+    private readonly durability: DurabilityRequest | false,
   ) {}
 
   /**
@@ -46,15 +47,20 @@ export class Invalidator {
   /** One bump now, not coalesced; `recovery` marks the retry of a pending invalidation. */
   async bump(ns: string, deadline: Deadline, recovery = false): Promise<string> {
     const versionKey = this.keys.versionKey(ns);
-    const version = await this.guard.mustRun(
+    // The bump records the version it replaced, so that grace finds the previous generation even
+    // in a process that never saw it (versions move by a random step, never re-issued).
+    const { version, previous } = await this.guard.mustRun(
       'invalidate',
       deadline,
-      () => this.store.bumpVersion(versionKey, randomVersion()),
+      () =>
+        this.store.advanceVersion(versionKey, randomVersion(), {
+          previousKey: this.keys.previousKey(ns),
+          durability: this.durability || undefined,
+        }),
       versionKey,
       recovery,
     );
-    // An INCR: the generation just left is one back, whatever this process saw last.
-    this.reader.moved(ns, previousVersion(version), version);
+    this.reader.moved(ns, previous, version);
     return version;
   }
 }

@@ -29,10 +29,19 @@ interface Pending {
   inFlight: boolean;
 }
 
-export function assertOnFailure(value: unknown): OnFailure {
-  if (value === undefined) return 'reject';
-  if (value === 'reject' || value === 'recover') return value;
-  throw new VersionedCacheTypeError('onFailure', `must be 'reject' or 'recover', got ${String(value)}`);
+/** `durable`: the cache asks for durable invalidations, which a queue held in one process cannot give. */
+export function assertOnFailure(value: unknown, durable: boolean): OnFailure {
+  if (value === undefined || value === 'reject') return 'reject';
+  if (value !== 'recover') {
+    throw new VersionedCacheTypeError('onFailure', `must be 'reject' or 'recover', got ${String(value)}`);
+  }
+  if (durable) {
+    throw new VersionedCacheTypeError(
+      'onFailure',
+      "'recover' cannot be combined with the cache's durability: a queued invalidation lives in this process only",
+    );
+  }
+  return value;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Entry } from '../envelope.js';
 import { VersionedCacheError } from '../errors.js';
 import { type KeySchema, normaliseNamespaces } from '../keys.js';
 import type { CacheStore } from '../stores/store.js';
-import { previousVersion, randomVersion } from '../versions.js';
+import { previousFromRecord, randomVersion } from '../versions.js';
 import { type CallGuard, type Deadline, FAILED, type Guarded } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh, withinGrace } from './entries.js';
@@ -73,13 +73,18 @@ export class Reader {
     }
     const guessedKey =
       known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
+    // A grace call also reads the namespace's previous-version record, in the same MGET.
+    const recordKey =
+      call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
+    const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
     const first = await this.guard.run(
       'read',
       deadline,
-      () => this.store.getMany(guessedKey ? [...versionKeys, guessedKey] : versionKeys),
+      () => this.store.getMany(recordKey ? [...base, recordKey] : base),
       versionKeys,
     );
     if (first === FAILED) return FAILED;
+    const record = recordKey ? first[base.length] : null;
 
     const versions: string[] = [];
     for (let i = 0; i < namespaces.length; i++) {
@@ -104,7 +109,7 @@ export class Reader {
       if (entry && withinGrace(entry, call.graceMs)) return { versions, entryKey, entry: null, stale: entry };
       // A miss at versions this process already knew (it bumped them itself, or an earlier request
       // learnt them): with grace, the previous generation may still answer while one refresh runs.
-      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+      const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
       if (!previousKey) return { versions, entryKey, entry: null, stale: null };
       const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]), entryKey);
       if (read === FAILED) return FAILED;
@@ -113,7 +118,7 @@ export class Reader {
       return { versions, entryKey, entry: null, stale };
     }
 
-    const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions) : null;
+    const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
     const second = await this.guard.run(
       'read',
       deadline,
@@ -140,13 +145,14 @@ export class Reader {
   /**
    * Where the previous generation of this entry lives: at the versions this call expected, when
    * they moved under it; else at the versions before the last change this process saw; else, for a
-   * process that saw none, one INCR back (a single namespace only: with several we cannot tell
-   * which one moved).
+   * process that saw none, the one the bump recorded (a single namespace only: with several we
+   * cannot tell which one moved).
    */
   private previousEntryKey<T>(
     call: ResolvedCall<T>,
     known: readonly string[],
     current: readonly string[],
+    record: Buffer | null | undefined,
   ): string | null {
     const moved = (versions: readonly string[]) => versions.some((version, i) => version !== current[i]);
     if (known.length === current.length && moved(known)) {
@@ -154,7 +160,7 @@ export class Reader {
     }
     const before = current.map((version, i) => this.previousVersions.get(call.namespaces[i]!) ?? version);
     if (moved(before)) return this.keys.entryKey(call.namespaces, before, call.key);
-    const previous = current.length === 1 ? previousVersion(current[0]!) : null;
+    const previous = current.length === 1 ? previousFromRecord(record, current[0]!) : null;
     return previous === null ? null : this.keys.entryKey(call.namespaces, [previous], call.key);
   }
 

@@ -54,7 +54,7 @@ export class WarmPublisher {
       const published = await this.guard.mustRun(
         'invalidate',
         deadline,
-        () => this.store.compareAndSet(versionKey, current, next),
+        () => this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
         versionKey,
       );
       if (published) {

@@ -1,5 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheStore } from './store.js';
+import { VersionedCacheError } from '../errors.js';
+import { encodePreviousRecord, randomVersionStep, type VersionBump } from '../versions.js';
+import type { BumpOptions, CacheStore, LeaseGrant } from './store.js';
+
+const FOREVER = Number.POSITIVE_INFINITY;
+const INTEGER = /^-?\d+$/;
+// Redis's INCRBY range: a version past it starts afresh in both stores alike.
+const INT64_MAX = 2n ** 63n - 1n;
 
 export interface MemoryStoreOptions {
   /**
@@ -35,11 +42,7 @@ export class MemoryStore implements CacheStore {
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
-    return keys.map((key) => {
-      const scalar = this.readScalar(key);
-      if (scalar !== undefined) return Buffer.from(scalar);
-      return this.entries.get(key) ?? null;
-    });
+    return keys.map((key) => this.read(key));
   }
 
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
@@ -48,30 +51,74 @@ export class MemoryStore implements CacheStore {
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     if (this.readScalar(key) !== undefined) return false;
-    this.scalars.set(key, {
-      value,
-      expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs,
-    });
+    this.scalars.set(key, { value, expiresAt: ttlMs === undefined ? FOREVER : Date.now() + ttlMs });
     return true;
   }
 
-  async bumpVersion(key: string, startIfMissing: string): Promise<string> {
-    const current = this.readScalar(key);
-    const next =
-      current === undefined || !/^-?\d+$/.test(current) ? startIfMissing : String(BigInt(current) + 1n);
-    this.scalars.set(key, { value: next, expiresAt: Number.POSITIVE_INFINITY });
-    return next;
+  async bumpVersion(key: string, startIfMissing: string, options?: BumpOptions): Promise<string> {
+    return (await this.advanceVersion(key, startIfMissing, options)).version;
   }
 
-  async compareAndSet(key: string, expected: string, next: string): Promise<boolean> {
+  async advanceVersion(key: string, startIfMissing: string, options: BumpOptions = {}): Promise<VersionBump> {
+    const current = this.readScalar(key);
+    const bumped =
+      current !== undefined && INTEGER.test(current) ? BigInt(current) + BigInt(randomVersionStep()) : null;
+    const version = bumped !== null && bumped <= INT64_MAX ? String(bumped) : startIfMissing;
+    this.scalars.set(key, { value: version, expiresAt: FOREVER });
+    if (current !== undefined && options.previousKey !== undefined) {
+      this.scalars.set(options.previousKey, {
+        value: encodePreviousRecord(current, version),
+        expiresAt: FOREVER,
+      });
+    }
+    const replicas = options.durability?.replicas ?? 0;
+    if (replicas > 0) {
+      throw new VersionedCacheError(
+        'VC_NOT_DURABLE',
+        `versioned-cache: version ${version} of ${key} reached 0 of ${replicas} replicas: the memory store has none`,
+      );
+    }
+    return { version, previous: current ?? null };
+  }
+
+  async compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean> {
     if (this.readScalar(key) !== expected) return false;
-    this.scalars.set(key, { value: next, expiresAt: Number.POSITIVE_INFINITY });
+    this.scalars.set(key, { value: next, expiresAt: FOREVER });
+    if (previousKey !== undefined) {
+      this.scalars.set(previousKey, { value: encodePreviousRecord(expected, next), expiresAt: FOREVER });
+    }
     return true;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
     if (this.readScalar(key) !== expected) return false;
     this.scalars.delete(key);
+    return true;
+  }
+
+  async acquireLease(leaseKey: string, token: string, ttlMs: number, entryKey: string): Promise<LeaseGrant> {
+    const acquired = await this.setIfAbsent(leaseKey, token, ttlMs);
+    const entry = this.read(entryKey);
+    if (acquired) return { acquired, entry };
+    const holder = this.readScalar(leaseKey);
+    return holder === undefined ? { acquired, entry } : { acquired, entry, holder };
+  }
+
+  async storeAndRelease(
+    entryKey: string,
+    bytes: Buffer,
+    ttlMs: number,
+    leaseKey: string,
+    token: string,
+  ): Promise<boolean> {
+    await this.set(entryKey, bytes, ttlMs);
+    return this.deleteIfEquals(leaseKey, token);
+  }
+
+  async renewLease(leaseKey: string, token: string, ttlMs: number): Promise<boolean> {
+    const lease = this.scalars.get(leaseKey);
+    if (this.readScalar(leaseKey) !== token || lease === undefined) return false;
+    lease.expiresAt = Date.now() + ttlMs;
     return true;
   }
 
@@ -84,6 +131,12 @@ export class MemoryStore implements CacheStore {
   async close(): Promise<void> {
     this.entries.clear();
     this.scalars.clear();
+  }
+
+  private read(key: string): Buffer | null {
+    const scalar = this.readScalar(key);
+    if (scalar !== undefined) return Buffer.from(scalar);
+    return this.entries.get(key) ?? null;
   }
 
   private readScalar(key: string): string | undefined {

@@ -1,7 +1,13 @@
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
-import type { CacheStore } from './store.js';
+import { randomVersionStep, type VersionBump } from '../versions.js';
+import { openRedis } from './redis-connection.js';
+import { classifyRedisFault, DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
+import { defineScripts, type ScriptedClient } from './redis-scripts.js';
+import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
+
+export { classifyRedisFault } from './redis-faults.js';
 
 /**
  * The part of an ioredis client (`Redis` or `Cluster`) that the store calls. Structural, so that a
@@ -25,87 +31,7 @@ export type RedisInput = string | RedisOptions | RedisClientLike;
 
 type RedisClient = Redis | Cluster;
 
-interface ScriptedClient {
-  /** The new version: an integer reply after INCR, the start string when the key was missing. */
-  vcBumpVersion(key: string, start: string): Promise<number | string>;
-  vcCompareAndSet(key: string, expected: string, next: string): Promise<number>;
-  vcDeleteIfEquals(key: string, expected: string): Promise<number>;
-}
-
-// Scripts touch one key each, so they are valid on Redis Cluster and cost one round trip.
-// The bump returns INCR's integer reply as it is: Lua's tostring() prints numbers with 14
-// significant digits, so versions from 10^14 up (random starts reach 2^47) came back as '1.2e+14'.
-const SCRIPTS = {
-  // A version that is not an integer (overwritten by hand) gets a fresh start rather than making
-  // every later invalidation of the namespace fail.
-  vcBumpVersion: `if redis.call('EXISTS', KEYS[1]) == 1 then
-  local bumped = redis.pcall('INCR', KEYS[1])
-  if type(bumped) == 'number' then return bumped end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]`,
-  vcCompareAndSet: `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
-return 0`,
-  vcDeleteIfEquals: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`,
-} as const;
-
-// States in which ioredis would only queue the command: failing at once keeps a Redis outage from
-// adding the full command timeout to every request.
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
-
-const UNREACHABLE_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-]);
-const UNREACHABLE_MESSAGE =
-  /^(Connection is closed|Stream isn't writeable|None of startup nodes is available|Failed to refresh slots cache|Cluster is disconnect|Cluster isn't ready|Node is disconnected)/;
-
-/**
- * ioredis reports one fault in several ways depending on timing (a command queued while
- * reconnecting fails with MaxRetriesPerRequestError, one sent to a hung server with 'Command timed
- * out'); callers branch on `code`, so each kind of fault gets one code. Redis's own replies (OOM,
- * WRONGTYPE) pass through and become VC_STORE_ERROR.
- */
-export function classifyRedisFault(error: unknown): unknown {
-  if (!(error instanceof Error) || error instanceof VersionedCacheError) return error;
-  if (error.message === 'Command timed out') {
-    return new VersionedCacheError(
-      'VC_STORE_TIMEOUT',
-      'versioned-cache: Redis did not answer within the command timeout',
-      {
-        cause: error,
-      },
-    );
-  }
-  const errno = (error as NodeJS.ErrnoException).code;
-  if (
-    error.name === 'MaxRetriesPerRequestError' ||
-    error.name === 'ClusterAllFailedError' ||
-    (errno !== undefined && UNREACHABLE_ERRNOS.has(errno)) ||
-    UNREACHABLE_MESSAGE.test(error.message)
-  ) {
-    return new VersionedCacheError(
-      'VC_STORE_UNAVAILABLE',
-      `versioned-cache: Redis is unavailable: ${error.message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return error;
-}
-
-// Module-level so that the hit path allocates no closure for it.
-function rethrowRedisFault(error: unknown): never {
-  throw classifyRedisFault(error);
-}
-
-function isClient(value: unknown): value is RedisClient {
+function isClient(value: unknown): value is RedisClientLike {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -134,23 +60,22 @@ export class RedisStore implements CacheStore {
   private readonly commandTimeoutMs: number;
   /** Cluster only: the master serving a key's slot, as `host:port`. */
   readonly nodeOf?: (key: string) => string;
+  private readonly scripts: ScriptedClient;
+  /**
+   * Durable bumps go through their own connection: WAIT blocks the connection it is sent on, and
+   * the hit path's pipelined reads must not queue behind it. Opened on the first durable bump.
+   */
+  private durable: { client: RedisClient; scripts: ScriptedClient; timeoutMs: number } | undefined;
 
   constructor(input: RedisInput, options: RedisStoreOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs;
     if (isClient(input)) {
-      this.client = input;
+      // Any ioredis 5 or 6 client: the public type is structural, the calls are ioredis' own.
+      this.client = input as unknown as RedisClient;
       this.ownsClient = false;
       this.boundsLatency = false;
     } else {
-      const defaults: RedisOptions = {
-        commandTimeout: options.commandTimeoutMs,
-        maxRetriesPerRequest: 1,
-        // Concurrent requests' reads leave in one socket write: the hit path is syscall-bound otherwise.
-        enableAutoPipelining: true,
-        connectTimeout: Math.max(1_000, options.commandTimeoutMs * 4),
-      };
-      this.client =
-        typeof input === 'string' ? new Redis(input, defaults) : new Redis({ ...defaults, ...input });
+      this.client = openRedis(input, options.commandTimeoutMs);
       this.ownsClient = true;
       this.boundsLatency = true;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
@@ -159,15 +84,11 @@ export class RedisStore implements CacheStore {
     this.isCluster =
       this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
     if (this.isCluster) {
-      const cluster = this.client as Cluster;
-      // ioredis keeps the slot table it routes by, refreshed on MOVED and failover.
+      // ioredis's slot table, the one it routes by, refreshed on MOVED and after a failover.
+      const cluster = this.client as unknown as { slots: readonly (readonly string[] | undefined)[] };
       this.nodeOf = (key) => cluster.slots[calculateSlot(key)]?.[0] ?? 'no master';
     }
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function') {
-        this.client.defineCommand(name, { numberOfKeys: 1, lua });
-      }
-    }
+    this.scripts = defineScripts(this.client);
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
@@ -190,35 +111,110 @@ export class RedisStore implements CacheStore {
     return reply === 'OK';
   }
 
-  async bumpVersion(key: string, startIfMissing: string): Promise<string> {
-    this.assertUsable();
-    return String(await this.scripted().vcBumpVersion(key, startIfMissing).catch(rethrowRedisFault));
+  async bumpVersion(key: string, startIfMissing: string, options?: BumpOptions): Promise<string> {
+    return (await this.advanceVersion(key, startIfMissing, options)).version;
   }
 
-  async compareAndSet(key: string, expected: string, next: string): Promise<boolean> {
+  async advanceVersion(key: string, startIfMissing: string, options: BumpOptions = {}): Promise<VersionBump> {
     this.assertUsable();
-    return (await this.scripted().vcCompareAndSet(key, expected, next).catch(rethrowRedisFault)) === 1;
+    const { previousKey, durability } = options;
+    // Without a record to write, the script's second key is the version key itself: same slot.
+    const args = [
+      key,
+      previousKey ?? key,
+      startIfMissing,
+      randomVersionStep(),
+      previousKey ? '1' : '0',
+    ] as const;
+    if (!durability || durability.replicas === 0) {
+      const [version, previous] = await this.scripts.vcAdvanceVersion(...args).catch(rethrowRedisFault);
+      return { version: String(version), previous: previous === null ? null : String(previous) };
+    }
+    const durable = this.durableConnection(durability);
+    // One round trip: the bump and the WAIT for it leave in one write on the same connection.
+    const pipeline = (durable.client.pipeline() as unknown as ScriptedPipeline)
+      .vcAdvanceVersion(...args)
+      .wait(durability.replicas, durability.timeoutMs);
+    const replies = await pipeline.exec().catch(rethrowRedisFault);
+    const [bumpError, bump] = replies?.[0] ?? [new Error('Connection is closed.'), null];
+    if (bumpError) rethrowRedisFault(bumpError);
+    const [waitError, acknowledged] = replies?.[1] ?? [new Error('Connection is closed.'), null];
+    if (waitError) rethrowRedisFault(waitError);
+    const [version, previous] = bump as [string, string | null];
+    if (Number(acknowledged) < durability.replicas) {
+      throw new VersionedCacheError(
+        'VC_NOT_DURABLE',
+        `versioned-cache: version ${String(version)} of ${key} reached ${String(acknowledged)} of ${durability.replicas} replicas within ${durability.timeoutMs} ms; a failover now could lose it`,
+      );
+    }
+    return { version: String(version), previous: previous === null ? null : String(previous) };
+  }
+
+  async compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean> {
+    this.assertUsable();
+    const reply = await this.scripts
+      .vcCompareAndSet(key, previousKey ?? key, expected, next, previousKey ? '1' : '0')
+      .catch(rethrowRedisFault);
+    return reply === 1;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
     this.assertUsable();
-    return (await this.scripted().vcDeleteIfEquals(key, expected).catch(rethrowRedisFault)) === 1;
+    return (await this.scripts.vcDeleteIfEquals(key, expected).catch(rethrowRedisFault)) === 1;
+  }
+
+  async acquireLease(leaseKey: string, token: string, ttlMs: number, entryKey: string): Promise<LeaseGrant> {
+    this.assertUsable();
+    const [acquired, entry, holder] = await this.scripts
+      .vcAcquireLeaseBuffer(leaseKey, entryKey, token, ttlMs)
+      .catch(rethrowRedisFault);
+    if (acquired === 1) return { acquired: true, entry };
+    return holder === null
+      ? { acquired: false, entry }
+      : { acquired: false, entry, holder: holder.toString() };
+  }
+
+  async storeAndRelease(
+    entryKey: string,
+    bytes: Buffer,
+    ttlMs: number,
+    leaseKey: string,
+    token: string,
+  ): Promise<boolean> {
+    this.assertUsable();
+    const reply = await this.scripts
+      .vcStoreAndRelease(entryKey, leaseKey, bytes, ttlMs, token)
+      .catch(rethrowRedisFault);
+    return reply === 1;
+  }
+
+  async renewLease(leaseKey: string, token: string, ttlMs: number): Promise<boolean> {
+    this.assertUsable();
+    return (await this.scripts.vcRenewLease(leaseKey, token, ttlMs).catch(rethrowRedisFault)) === 1;
   }
 
   async close(): Promise<void> {
-    if (!this.ownsClient || this.client.status === 'end') return;
+    const durable = this.durable?.client;
+    this.durable = undefined;
+    // The durable connection is always the store's own, even on a caller's client.
+    if (durable) await this.closeClient(durable);
+    if (this.ownsClient) await this.closeClient(this.client);
+  }
+
+  private async closeClient(client: RedisClient): Promise<void> {
+    if (client.status === 'end') return;
     // QUIT is answered before the socket closes: wait for the end, so that a closed cache holds no
     // socket open. The command timeout bounds QUIT on a hung server; then we drop the connection.
-    const ended = new Promise<void>((resolve) => this.client.once('end', resolve));
-    if (this.client.status === 'ready') {
+    const ended = new Promise<void>((resolve) => client.once('end', resolve));
+    if (client.status === 'ready') {
       try {
-        await this.client.quit();
+        await client.quit();
       } catch {
-        this.client.disconnect();
+        client.disconnect();
       }
     } else {
       // Not connected (Redis down, reconnecting): QUIT would wait in the offline queue forever.
-      this.client.disconnect();
+      client.disconnect();
     }
     // A client dropped between reconnect attempts may never emit 'end'; do not hang on it.
     let timer: NodeJS.Timeout | undefined;
@@ -229,8 +225,21 @@ export class RedisStore implements CacheStore {
     clearTimeout(timer);
   }
 
-  private scripted(): ScriptedClient {
-    return this.client as unknown as ScriptedClient;
+  private durableConnection(durability: DurabilityRequest): NonNullable<RedisStore['durable']> {
+    if (this.durable && this.durable.timeoutMs >= durability.timeoutMs) return this.durable;
+    const previous = this.durable?.client;
+    // Its command timeout covers the WAIT: the bump's own bound plus the replicas' allowance.
+    const commandTimeout = this.commandTimeoutMs + durability.timeoutMs;
+    const client =
+      this.client instanceof Cluster
+        ? this.client.duplicate(undefined, {
+            redisOptions: { ...this.client.options.redisOptions, commandTimeout },
+          })
+        : this.client.duplicate({ commandTimeout, enableAutoPipelining: false });
+    client.on('error', () => {});
+    this.durable = { client, scripts: defineScripts(client), timeoutMs: durability.timeoutMs };
+    if (previous) void this.closeClient(previous);
+    return this.durable;
   }
 
   private assertUsable(): void {
@@ -255,7 +264,7 @@ export class RedisStore implements CacheStore {
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!)).catch((error) => {
-          // Which master failed, for its breaker: the others answered or may still.
+          // Which master failed, for its breaker: the others answered, or may still.
           throw Object.assign(classifyRedisFault(error) as object, {
             node: this.nodeOf!(keys[indexes[0]!]!),
           });
@@ -267,4 +276,10 @@ export class RedisStore implements CacheStore {
     );
     return result;
   }
+}
+
+interface ScriptedPipeline {
+  vcAdvanceVersion(...args: Parameters<ScriptedClient['vcAdvanceVersion']>): ScriptedPipeline;
+  wait(replicas: number, timeoutMs: number): ScriptedPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
 }

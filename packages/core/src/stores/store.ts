@@ -1,3 +1,32 @@
+import type { VersionBump } from '../versions.js';
+
+/** Replicas that must hold a write before it is acknowledged (Redis WAIT). */
+export interface DurabilityRequest {
+  /** How many replicas must acknowledge. */
+  replicas: number;
+  /** Longest wait for them, in milliseconds. */
+  timeoutMs: number;
+}
+
+export interface BumpOptions {
+  /**
+   * Where to record the replaced version as `<previous>><version>`, in the same atomic step. Must
+   * hash to the version key's slot (the namespace's hash tag).
+   */
+  previousKey?: string;
+  /** Resolve only once the bump reached this many replicas, else reject with `VC_NOT_DURABLE`. */
+  durability?: DurabilityRequest;
+}
+
+/** What `acquireLease` found: whether it took the lease, the entry as it is now, and the holder. */
+export interface LeaseGrant {
+  acquired: boolean;
+  /** The entry read in the same atomic step: a fill that landed just before the lease was asked for. */
+  entry: Buffer | null;
+  /** The token of whoever holds the lease, when it was not acquired (absent if it just expired). */
+  holder?: string;
+}
+
 /**
  * The storage a cache needs, and nothing more: every method is one round trip to a remote store,
  * and none of them enumerates keys (no SCAN, KEYS or pattern deletes exist here by construction).
@@ -33,17 +62,45 @@ export interface CacheStore {
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
 
   /**
-   * Atomically bumps a namespace version: INCR when the key exists, otherwise sets `startIfMissing`,
-   * because an INCR of a lost version would restart at 1 and could revive old entries.
-   * Returns the new version.
+   * Atomically bumps a namespace version by a random step (see `randomVersionStep`) when the key
+   * holds an integer, otherwise sets `startIfMissing`, because an INCR of a lost version would
+   * restart at 1 and could revive old entries. Returns the new version.
    */
-  bumpVersion(key: string, startIfMissing: string): Promise<string>;
+  bumpVersion(key: string, startIfMissing: string, options?: BumpOptions): Promise<string>;
 
-  /** Atomically replaces `expected` by `next`; false when the key held something else. */
-  compareAndSet(key: string, expected: string, next: string): Promise<boolean>;
+  /** `bumpVersion`, answering with the replaced version too. */
+  advanceVersion(key: string, startIfMissing: string, options?: BumpOptions): Promise<VersionBump>;
+
+  /**
+   * Atomically replaces `expected` by `next`; false when the key held something else. With
+   * `previousKey`, records `expected` there as the previous version, in the same step.
+   */
+  compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean>;
 
   /** Deletes the key only while it still holds `expected` (releasing a lease we own). */
   deleteIfEquals(key: string, expected: string): Promise<boolean>;
+
+  /**
+   * Takes a fill lease (SET NX PX) and reads the entry, in one atomic round trip, so that the
+   * re-check for a fill that landed just before costs nothing extra. `entryKey` shares the lease's
+   * hash slot.
+   */
+  acquireLease(leaseKey: string, token: string, ttlMs: number, entryKey: string): Promise<LeaseGrant>;
+
+  /**
+   * Writes the entry and releases the lease if it still holds `token`, in one atomic round trip.
+   * True when the lease was ours and is released; the entry is written either way.
+   */
+  storeAndRelease(
+    entryKey: string,
+    bytes: Buffer,
+    ttlMs: number,
+    leaseKey: string,
+    token: string,
+  ): Promise<boolean>;
+
+  /** Extends the lease to `ttlMs` from now, only while it holds `token`; true when extended. */
+  renewLease(leaseKey: string, token: string, ttlMs: number): Promise<boolean>;
 
   /** Releases connections the store opened itself. */
   close(): Promise<void>;

@@ -1,0 +1,58 @@
+// What `pnpm bench` measures. One entry per column of the results: adding a variant of the cache is
+// one line here (its `cacheOptions` go to createCache as they are; a core that rejects them gets a
+// "not available in this build" row instead of a number).
+
+export const FRAMEWORKS = [
+  { id: 'express', name: 'Express 5' },
+  { id: 'koa', name: 'Koa 3' },
+  { id: 'fastify', name: 'Fastify 5' },
+];
+
+/** The project itself: `cacheOptions` go to createCache as they are, next to `redis` (or none for memory). */
+const versioned = (id, name, cacheOptions, store = 'redis') => ({
+  id,
+  name,
+  kind: 'versioned',
+  store,
+  cacheOptions,
+  cached: true,
+});
+
+/**
+ * kind: which server code runs (see servers/*.mjs). cached: whether every measured request must be a
+ * hit. frameworks: where it exists (all three when absent). compareTo: the frameworks on which the
+ * other scenarios also get a ratio against this one.
+ */
+export const SCENARIOS = [
+  { id: 'ceiling', name: 'ceiling (no cache)', kind: 'ceiling', cached: false },
+  { id: 'naive', name: 'naive cache-aside, Redis GET', kind: 'naive', cached: true },
+  versioned('vc-redis', 'versioned-cache, Redis', {}),
+  versioned('vc-memory', 'versioned-cache, memory store', {}, 'memory'),
+  versioned('vc-l1', 'versioned-cache, Redis + L1', { l1: true }),
+  {
+    id: 'apicache',
+    name: 'apicache (memory)',
+    kind: 'apicache',
+    frameworks: ['express'],
+    cached: true,
+    compareTo: ['express'],
+  },
+  {
+    id: 'cacheable-response',
+    name: 'cacheable-response (memory)',
+    kind: 'cacheable-response',
+    frameworks: ['express'],
+    cached: true,
+    compareTo: ['express'],
+  },
+  { id: 'koa-cash', name: 'koa-cash (memory)', kind: 'koa-cash', frameworks: ['koa'], cached: true },
+];
+
+/** Fastify has no server-side response cache among its plugins (@fastify/caching sets headers only). */
+export const NO_PEER = {
+  fastify: 'none: @fastify/caching manages Cache-Control/ETag headers, it stores no responses',
+};
+
+export function scenarioRuns(scenario, framework) {
+  return !scenario.frameworks || scenario.frameworks.includes(framework);
+}
