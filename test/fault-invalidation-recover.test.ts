@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type BreakerEvent,
   createCache,
   type InvalidationEvent,
   type VersionedCache,
@@ -15,15 +16,32 @@ import { type RedisServer, startRedis } from './support/redis-server.js';
 
 const NAMESPACES = Array.from({ length: 10 }, (_, i) => `report-${i}`);
 const CHANNEL = 'versioned-cache:invalidation';
+const BREAKER_CHANNEL = 'versioned-cache:breaker';
 
-function record(cache: VersionedCache): { events: InvalidationEvent[]; stop(): void } {
+/** The cache's invalidation events, and the order of its invalidation and breaker events together. */
+function record(cache: VersionedCache): { events: InvalidationEvent[]; order: string[]; stop(): void } {
   const events: InvalidationEvent[] = [];
+  const order: string[] = [];
   const onMessage = (message: unknown) => {
     const event = message as InvalidationEvent;
-    if (event.store === cache.store) events.push(event);
+    if (event.store !== cache.store) return;
+    events.push(event);
+    order.push(`${event.state} ${event.namespace}`);
+  };
+  const onBreaker = (message: unknown) => {
+    const event = message as BreakerEvent;
+    if (event.store === cache.store) order.push(`breaker ${event.state}`);
   };
   subscribe(CHANNEL, onMessage);
-  return { events, stop: () => unsubscribe(CHANNEL, onMessage) };
+  subscribe(BREAKER_CHANNEL, onBreaker);
+  return {
+    events,
+    order,
+    stop: () => {
+      unsubscribe(CHANNEL, onMessage);
+      unsubscribe(BREAKER_CHANNEL, onBreaker);
+    },
+  };
 }
 
 async function untilHit(cache: VersionedCache, ns: string, value: string): Promise<void> {
@@ -56,7 +74,7 @@ describe('drill: invalidations while Redis is down', () => {
     const server = await persistentRedis();
     const invalidating = cacheOn(server);
     const other = cacheOn(server);
-    const { events, stop } = record(invalidating);
+    const { events, order, stop } = record(invalidating);
     cleanup.push(stop);
     for (const ns of NAMESPACES) {
       await untilHit(invalidating, ns, `${ns}:old`);
@@ -115,6 +133,11 @@ describe('drill: invalidations while Redis is down', () => {
       }
     }
     expect(servedOld).toBe(0);
+    // The breaker opened during the outage and closed only once every pending bump had landed.
+    const lastLanded = order.findLastIndex((e) => e.startsWith('landed'));
+    expect(order.slice(0, lastLanded)).toContain('breaker open');
+    expect(order.slice(0, lastLanded)).not.toContain('breaker closed');
+    expect(order.slice(lastLanded)).toContain('breaker closed');
     expect(events.filter((e) => e.state === 'landed')).toHaveLength(NAMESPACES.length);
     expect(events.filter((e) => e.state === 'dropped')).toHaveLength(0);
     console.info(

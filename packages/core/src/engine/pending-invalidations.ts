@@ -58,6 +58,7 @@ export class PendingInvalidations implements Recovery {
   private delayMs = FIRST_RETRY_MS;
   private retrying: Promise<void> | null = null;
   private again = false;
+  private closed = false;
 
   constructor(
     private readonly guard: CallGuard,
@@ -105,7 +106,7 @@ export class PendingInvalidations implements Recovery {
   }
 
   retry(): void {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 || this.closed) return;
     if (this.retrying) {
       this.again = true;
       return;
@@ -118,6 +119,7 @@ export class PendingInvalidations implements Recovery {
 
   /** One last attempt; what still does not land is reported, never dropped in silence. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.retrying;
@@ -162,7 +164,7 @@ export class PendingInvalidations implements Recovery {
   }
 
   private schedule(): void {
-    if (this.timer || this.retrying || this.pending.size === 0) return;
+    if (this.timer || this.retrying || this.pending.size === 0 || this.closed) return;
     this.timer = setTimeout(() => this.retryAll(), this.delayMs);
     // A process may exit with invalidations pending while Redis is down; `close()` reports them.
     this.timer.unref();
