@@ -14,6 +14,7 @@ const packages = {
   '@versioned-cache/express': ['versionedCache', 'cacheRoute', 'noCache'],
   '@versioned-cache/koa': ['versionedCache', 'cacheRoute', 'noCache'],
   '@versioned-cache/fastify': ['versionedCache'],
+  '@versioned-cache/metrics': ['instrumentVersionedCache', 'METRIC_NAMES'],
   '@versioned-cache/nestjs': [
     'VersionedCacheModule',
     'VersionedCacheInterceptor',

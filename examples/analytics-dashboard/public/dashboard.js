@@ -130,6 +130,7 @@ async function loadAll() {
       .join(', ');
     $('#totals').textContent =
       `${results.length} widgets loaded in ${(performance.now() - started).toFixed(0)} ms: ${summary}`;
+    await loadCachePanel();
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded ?? 0) + 1);
   })();
   try {
@@ -158,6 +159,56 @@ async function reprocess() {
     button.disabled = false;
   }
   await loadAll();
+}
+
+// ---- the cache panel: what /metrics says ----------------------------------------------------------
+
+/** The samples of a Prometheus text exposition: `name{label="value",...} number`. */
+function parseMetrics(text) {
+  const samples = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+const total = (samples, name, where = () => true) =>
+  samples.filter((s) => s.name === name && where(s.labels)).reduce((sum, s) => sum + s.value, 0);
+
+async function loadCachePanel() {
+  const response = await fetch('/metrics', { credentials: 'omit' });
+  if (!response.ok) return;
+  const samples = parseMetrics(await response.text());
+  const lookups = samples.filter((s) => s.name === 'versioned_cache_lookups_total');
+  const namespaces = [...new Set(lookups.map((s) => s.labels.namespace))].sort();
+  const rows = namespaces.map((ns) => {
+    const count = (status) =>
+      total(lookups, 'versioned_cache_lookups_total', (l) => l.namespace === ns && l.status === status);
+    const [hit, miss, stale, bypass] = ['hit', 'miss', 'stale', 'bypass'].map(count);
+    const all = hit + miss + stale + bypass;
+    return `<tr><td><code>${esc(ns)}</code></td><td>${fmt(all)}</td><td>${fmt(hit)}</td><td>${fmt(miss)}</td>
+      <td>${fmt(stale)}</td><td>${fmt(bypass)}</td>
+      <td data-metric="hit-ratio" data-namespace="${esc(ns)}">${all ? pct(hit / all) : '–'}</td></tr>`;
+  });
+  const fills = total(samples, 'versioned_cache_fill_duration_count');
+  const fillSeconds = total(samples, 'versioned_cache_fill_duration_sum');
+  $('#cache-panel .body').innerHTML = `
+    <div class="kpis">
+      ${kpi('fills', fmt(fills), 'fills')}
+      ${kpi('mean fill time', fills ? `${((fillSeconds / fills) * 1000).toFixed(1)} ms` : '–', 'fill-ms')}
+      ${kpi('lease waits', fmt(total(samples, 'versioned_cache_lease_waits_total')), 'lease-waits')}
+      ${kpi('invalidations', fmt(total(samples, 'versioned_cache_invalidations_total')), 'invalidations')}
+      ${kpi('fail-opens', fmt(total(samples, 'versioned_cache_fail_opens_total')), 'fail-opens', total(samples, 'versioned_cache_fail_opens_total') > 0)}
+      ${kpi('errors', fmt(total(samples, 'versioned_cache_errors_total')), 'errors', total(samples, 'versioned_cache_errors_total') > 0)}
+    </div>
+    <table><tr><th>namespace</th><th>lookups</th><th>hit</th><th>miss</th><th>stale</th><th>bypass</th><th>hit ratio</th></tr>
+      ${rows.join('') || '<tr><td colspan="7">no lookups yet</td></tr>'}
+    </table>`;
 }
 
 // ---- rendering -------------------------------------------------------------------------------
@@ -334,3 +385,4 @@ $('#auto').addEventListener('change', (event) => {
   timer = event.target.checked ? setInterval(() => loadAll(), 5000) : null;
 });
 loadAll();
+setInterval(() => loadCachePanel().catch(() => {}), 3000);

@@ -5,6 +5,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Analytics, Piece } from './analytics.js';
 import { NAMESPACE } from './config.js';
 import { USERS } from './dataset.js';
+import type { CacheMetrics } from './metrics.js';
 import { isChart, isSection } from './pieces.js';
 import { reprocess } from './reprocess-job.js';
 import { serverTiming } from './server-timing.js';
@@ -12,6 +13,8 @@ import { serverTiming } from './server-timing.js';
 export interface AppOptions {
   cache: VersionedCache;
   analytics: Analytics;
+  /** Serves the cache's metrics at `/metrics` (Prometheus text format). */
+  metrics?: CacheMetrics;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
@@ -33,11 +36,12 @@ function notFound(res: Response, error: string): void {
  * The dashboard's HTTP API and page. Every GET under /api is cached in the `analytics` namespace,
  * so one invalidation makes all of them stale at once.
  */
-export function createApp({ cache, analytics }: AppOptions): Express {
+export function createApp({ cache, analytics, metrics }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(serverTiming());
   app.use(express.static(PUBLIC_DIR));
+  if (metrics) app.get('/metrics', (req, res) => metrics.scrape(req, res));
 
   const api = express.Router();
   // The default Cache-Control (`public, max-age=0, must-revalidate`) makes browsers revalidate every

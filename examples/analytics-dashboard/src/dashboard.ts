@@ -5,6 +5,7 @@ import { Analytics } from './analytics.js';
 import { createApp } from './app.js';
 import { type Config, PREFIX } from './config.js';
 import { type EpochSource, MemoryEpochs, RedisEpochs } from './epochs.js';
+import { startMetrics } from './metrics.js';
 
 export interface Dashboard {
   url: string;
@@ -30,7 +31,8 @@ export async function startDashboard(config: Config): Promise<Dashboard> {
     epochs = new MemoryEpochs();
   }
   const analytics = new Analytics(epochs, config.rows);
-  const server = createApp({ cache, analytics }).listen(config.port);
+  const metrics = startMetrics();
+  const server = createApp({ cache, analytics, metrics }).listen(config.port);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -46,6 +48,7 @@ export async function startDashboard(config: Config): Promise<Dashboard> {
         server.closeAllConnections();
       });
       await cache.close();
+      await metrics.close();
       epochClient?.disconnect();
     },
   };

@@ -93,6 +93,13 @@ describe('the dashboard page in a real browser', () => {
     expect(Object.values(Object.fromEntries(dashboard.analytics.computations))).toEqual(
       Array(WIDGETS.length).fill(1),
     );
+    // The cache panel, from /metrics: 8 hits (or 304s from hits) on this load, 8 misses on the first,
+    // and 2 more misses there: on their first request, /api/status (no caching) and /api/details (per
+    // user) were looked up by the app's middleware before their routes took over (not stored).
+    const ratio = page.locator('#cache-panel [data-metric="hit-ratio"][data-namespace="analytics"]');
+    expect(await ratio.textContent()).toBe(`${((8 / 18) * 100).toFixed(2)}%`);
+    expect(await page.textContent('#cache-panel [data-field="fills"]')).toBe(String(WIDGETS.length + 2));
+    expect(await page.textContent('#cache-panel [data-field="fail-opens"]')).toBe('0');
 
     await page.click('#reprocess');
     await loaded(page, 2);

@@ -2,6 +2,7 @@ import { BackgroundWork } from './engine/background.js';
 import { CallGuard, type ErrorListener, FAILED } from './engine/call-guard.js';
 import { CallPolicies } from './engine/call-policy.js';
 import { EntryDecoder } from './engine/entries.js';
+import { answered } from './engine/events.js';
 import { Filler } from './engine/filler.js';
 import { Invalidator } from './engine/invalidator.js';
 import { assertOnFailure, PendingInvalidations } from './engine/pending-invalidations.js';
@@ -161,22 +162,27 @@ export class VersionedCache {
     options: GetOrSetOptions<T> = NO_OPTIONS,
   ): Promise<CacheResult<T>> {
     const call = this.policies.resolve(namespaces, key, compute, options);
-    if (this.background.closed) return this.filler.computeOnly(call, 'BYPASS');
+    const deadline = this.guard.begin();
+    if (this.background.closed)
+      return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'), 'closed');
     // An invalidation of the namespace waits to be made: its old generation must not be served.
     if (this.pending.count !== 0 && this.pending.blocks(call.namespaces))
-      return this.filler.computeOnly(call, 'BYPASS');
-    const deadline = this.guard.begin();
+      return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'), 'invalidation-pending');
     const located = await this.reader.locate(call, deadline);
-    if (located === FAILED) return this.filler.computeOnly(call, 'BYPASS');
+    if (located === FAILED) return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'));
     const { entry } = located;
     if (entry) {
       const value = this.entries.value(call, entry);
       if (value !== FAILED) {
         if (call.earlyBeta > 0) this.stale.refreshEarly(call, located, entry);
-        return { value, status: 'HIT', createdAt: entry.createdAt, stored: false };
+        return answered(call, deadline, { value, status: 'HIT', createdAt: entry.createdAt, stored: false });
       }
     }
-    return this.stale.serve(call, located) ?? this.filler.miss(call, located, deadline);
+    return answered(
+      call,
+      deadline,
+      this.stale.serve(call, located) ?? this.filler.miss(call, located, deadline),
+    );
   }
 
   /** Resolves once background refreshes have settled, then releases connections the cache opened. */

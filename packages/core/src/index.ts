@@ -14,6 +14,19 @@ export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
 export type { BreakerEvent, InvalidationEvent } from './engine/breaker-events.js';
 export type { BreakerOptions, PendingInvalidationOptions } from './engine/breaker-options.js';
+export type {
+  BypassReason,
+  CallFields,
+  ChannelName,
+  ErrorEvent,
+  FailOpenEvent,
+  FillEvent,
+  InvalidateEvent,
+  LeaseWaitEvent,
+  LeaseWaitOutcome,
+  LookupEvent,
+} from './engine/events.js';
+export { CHANNELS } from './engine/events.js';
 export type { VersionedCacheErrorCode } from './errors.js';
 export {
   isInvalidArgument,

@@ -2,6 +2,7 @@ import { StoreTimeoutError, toStoreError, VersionedCacheError, VersionedCacheTyp
 import type { CacheStore } from '../stores/store.js';
 import { type Breaker, BreakerRegistry, REFUSED, type Route } from './breaker.js';
 import type { ResolvedBreaker } from './breaker-options.js';
+import { failedOpen, reported } from './events.js';
 
 /** What a store step returns instead of throwing when the guard absorbed its fault (fail-open). */
 export const FAILED: unique symbol = Symbol('store-failed');
@@ -76,15 +77,15 @@ export class CallGuard {
     try {
       return await this.bounded(operation, deadline, step);
     } catch (error) {
-      this.fault(operation, error, null, route);
+      failedOpen(operation, deadline, this.fault(operation, error, null, route));
       return FAILED;
     }
   }
 
   /**
    * For steps whose failure the caller must hear of (invalidation): reported and rethrown. An open
-   * breaker rejects at once with `VC_CIRCUIT_OPEN`; `recovery` marks the retries of pending
-   * invalidations, the only steps a recovering breaker lets through.
+   * breaker rejects at once (`VC_STORE_UNAVAILABLE`, not attempted); `recovery` marks the retries of
+   * pending invalidations, the only steps a recovering breaker lets through.
    */
   async mustRun<T>(
     operation: string,
@@ -113,6 +114,7 @@ export class CallGuard {
   /** Tells `onError` and the listeners; with neither, a process warning at most once a minute per code. */
   report(error: VersionedCacheError): void {
     const { onError } = this.options;
+    reported(error);
     if (onError) this.notify(onError, error);
     for (const listener of this.listeners) this.notify(listener, error);
     if (!onError && this.listeners.size === 0) this.warn(error.message, error.code);
@@ -144,7 +146,7 @@ export class CallGuard {
       breakers.succeeded(breaker, route);
       return result;
     } catch (error) {
-      this.fault(operation, error, breaker, route);
+      failedOpen(operation, deadline, this.fault(operation, error, breaker, route));
       return FAILED;
     }
   }

@@ -4,6 +4,7 @@ import { type Duration, parseDuration } from '../duration.js';
 import { VersionedCacheTypeError } from '../errors.js';
 import { assertEntryKey, normaliseNamespaces } from '../keys.js';
 import { assertKnownOptions } from '../options.js';
+import { assertLabel } from './events.js';
 import type { ComputeContext, GetOrSetOptions, Namespaces } from './types.js';
 
 const GET_OR_SET_OPTIONS = new Set([
@@ -13,6 +14,7 @@ const GET_OR_SET_OPTIONS = new Set([
   'codec',
   'shouldStore',
   'waitForRefresh',
+  'label',
 ]);
 const LIST_MEMO_SIZE = 10_000;
 
@@ -24,6 +26,7 @@ export interface CallPolicy<T> {
   codec: Codec<T>;
   shouldStore: (value: T) => boolean;
   waitForRefresh: boolean;
+  label: string | undefined;
 }
 
 /** Everything the engine's parts need to know about one call. */
@@ -60,6 +63,7 @@ export class CallPolicies {
       codec: policy.codec,
       shouldStore: policy.shouldStore,
       waitForRefresh: policy.waitForRefresh,
+      label: policy.label,
       namespaces: this.normalised(namespaces),
       key: assertEntryKey(key),
       compute,
@@ -80,6 +84,7 @@ export class CallPolicies {
     if (waitForRefresh !== undefined && typeof waitForRefresh !== 'boolean') {
       throw new VersionedCacheTypeError('waitForRefresh', `must be a boolean, got ${String(waitForRefresh)}`);
     }
+    const label = assertLabel(options.label);
     const policy: CallPolicy<T> = {
       ttl:
         typeof ttl === 'function' ? ttl : ttl === undefined ? this.defaultTtlMs : parseDuration('ttl', ttl),
@@ -88,6 +93,7 @@ export class CallPolicies {
       codec: options.codec ?? (jsonCodec as Codec<T>),
       shouldStore: options.shouldStore ?? (() => true),
       waitForRefresh: waitForRefresh ?? true,
+      label,
     };
     if (Object.isFrozen(options)) this.policies.set(options, policy as CallPolicy<unknown>);
     return policy;

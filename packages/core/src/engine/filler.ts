@@ -11,6 +11,7 @@ import type { BackgroundWork } from './background.js';
 import { type CallGuard, type Deadline, FAILED } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
 import { type EntryDecoder, isFresh } from './entries.js';
+import { fillEnded, leaseWaited } from './events.js';
 import type { Located } from './reader.js';
 import type { CacheResult, CacheStatus } from './types.js';
 
@@ -113,7 +114,8 @@ export class Filler {
       }
       // Another process holds the lease and refreshes; the caller already answered from stale.
       if (background) return null;
-      const filled = await this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
+      const wait = this.waitForFill(call, located.entryKey, leaseKey, waitUntil, deadline);
+      const filled = await leaseWaited(call, Date.now(), wait);
       if (filled === 'lease-free') continue;
       if (filled === 'timeout' || filled === 'refreshing')
         return this.computeAndStore(call, located, deadline);
@@ -144,7 +146,7 @@ export class Filler {
     }
     const createdAt = Date.now();
     if (!call.shouldStore(value) || !this.options.mayStore(call.namespaces))
-      return { value, status: 'MISS', createdAt, stored: false };
+      return fillEnded(call, startedAt, background, { value, status: 'MISS', createdAt, stored: false });
     const ttlMs = typeof call.ttl === 'function' ? parseDuration('ttl', call.ttl(value)) : call.ttl;
     const freshMs = Math.max(1, Math.round(ttlMs * (1 - this.options.jitter * Math.random())));
     let bytes: Buffer;
@@ -167,7 +169,12 @@ export class Filler {
       () => this.store.set(located.entryKey, bytes, freshMs + call.graceMs),
       located.entryKey,
     );
-    return { value, status: 'MISS', createdAt, stored: written !== FAILED };
+    return fillEnded(call, startedAt, background, {
+      value,
+      status: 'MISS',
+      createdAt,
+      stored: written !== FAILED,
+    });
   }
 
   /** Resolves once every fill under way has settled. */

@@ -3,6 +3,7 @@ import type { KeySchema } from '../keys.js';
 import type { CacheStore, DurabilityRequest } from '../stores/store.js';
 import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
+import { invalidated } from './events.js';
 import type { Reader } from './reader.js';
 
 /**
@@ -61,6 +62,7 @@ export class Invalidator {
       recovery,
     );
     this.reader.moved(ns, previous, version);
+    invalidated(ns, version, false, deadline);
     return version;
   }
 }

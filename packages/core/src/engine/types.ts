@@ -45,6 +45,12 @@ export interface GetOrSetOptions<T> {
    * @default true
    */
   waitForRefresh?: boolean;
+  /**
+   * A bounded name for this call site (for example `'daily-report'`, or an HTTP route pattern), carried
+   * by the diagnostics events and used as the `route` metric label. Never put request data in it.
+   * @default undefined
+   */
+  label?: string;
 }
 
 export interface CacheResult<T> {

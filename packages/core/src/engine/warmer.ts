@@ -4,6 +4,7 @@ import type { CacheStore } from '../stores/store.js';
 import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
 import type { CallPolicies } from './call-policy.js';
+import { invalidated } from './events.js';
 import type { Filler } from './filler.js';
 import type { Reader } from './reader.js';
 import type { Warmer } from './types.js';
@@ -59,6 +60,7 @@ export class WarmPublisher {
       );
       if (published) {
         this.reader.moved(ns, current, next);
+        invalidated(ns, next, true, deadline);
         return;
       }
     }

@@ -1,4 +1,5 @@
 import type { CacheStatus, ComputeContext, GetOrSetOptions, Namespaces, VersionedCache } from '../cache.js';
+import { type BypassReason, bypassed } from '../engine/events.js';
 import { VersionedCacheError } from '../errors.js';
 import { parseCacheControl } from './cache-control.js';
 import { LearnedRoutes } from './learned-routes.js';
@@ -58,6 +59,7 @@ export class HttpCache<Req = HttpRequest> {
       earlyRefresh: policy.earlyBeta,
       codec: computedCodec,
       shouldStore: (value: Computed) => value.storable,
+      label: policy.label,
     });
     this.routingFetchOptions = Object.freeze({ ...this.fetchOptions, waitForRefresh: false });
     this.passHeaders = Object.freeze(statusHeader ? { [statusHeader]: 'BYPASS' } : {});
@@ -198,9 +200,9 @@ export class HttpCache<Req = HttpRequest> {
     const input = (native ?? request) as Req;
     const credentials = headers.authorization !== undefined || headers.cookie !== undefined;
     const user = p.perUser?.(input) || undefined;
-    if (credentials && user === undefined) return this.pass(produce);
+    if (credentials && user === undefined) return this.pass(produce, 'credentials');
     const requestCc = parseCacheControl(headers['cache-control']);
-    if (p.honorNoCache && wantsRevalidation(requestCc, headers.pragma)) return this.pass(produce);
+    if (p.honorNoCache && wantsRevalidation(requestCc, headers.pragma)) return this.pass(produce, 'no-cache');
     const storeAllowed = !requestCc.has('no-store');
 
     const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url);
@@ -238,7 +240,9 @@ export class HttpCache<Req = HttpRequest> {
     };
   }
 
-  private async pass(produce: Produce<Req>): Promise<HttpOutcome> {
+  /** `reason`: a GET or HEAD that could have been looked up, published as a bypass. */
+  private async pass(produce: Produce<Req>, reason?: BypassReason): Promise<HttpOutcome> {
+    if (reason) bypassed(this.policy.namespaces, this.policy.label, reason);
     await produce({
       capture: false,
       background: false,

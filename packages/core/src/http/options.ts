@@ -129,6 +129,13 @@ export interface RouteCacheOptions<Req = HttpRequest> {
    * @default false
    */
   invalidateOnMutation?: boolean;
+  /**
+   * A bounded name for the route in diagnostics events and metrics (the `route` label), for example
+   * its path pattern `'/api/reports/:id'`; never the request path itself. A route with its own label
+   * makes its own lookup rather than sharing the app middleware's.
+   * @default the app's label, or none
+   */
+  label?: string;
 }
 
 export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<Req> {
@@ -157,6 +164,7 @@ export interface ResolvedHttpPolicy<Req> {
   honorNoCache: boolean;
   handlerTimeoutMs: number;
   invalidateOnMutation: boolean;
+  label: string | undefined;
 }
 
 const ROUTE_OPTIONS = [
@@ -174,6 +182,7 @@ const ROUTE_OPTIONS = [
   'honorNoCache',
   'handlerTimeout',
   'invalidateOnMutation',
+  'label',
 ] as const;
 export const ROUTE_OPTION_NAMES: ReadonlySet<string> = new Set(ROUTE_OPTIONS);
 export const HTTP_OPTION_NAMES: ReadonlySet<string> = new Set([

@@ -1,6 +1,7 @@
 /** Route options resolved into a policy: validated, defaults applied, merged over the app's. */
 import type { Namespaces } from '../cache.js';
 import { type Duration, parseDuration } from '../duration.js';
+import { assertLabel } from '../engine/events.js';
 import { VersionedCacheTypeError } from '../errors.js';
 import { normaliseNamespaces } from '../keys.js';
 import { assertKnownOptions } from '../options.js';
@@ -134,6 +135,7 @@ export function mergeRouteOptions<Req>(
         : parseDuration('handlerTimeout', o.handlerTimeout),
     invalidateOnMutation:
       optionalBoolean('invalidateOnMutation', o.invalidateOnMutation) ?? base.invalidateOnMutation,
+    label: assertLabel(o.label) ?? base.label,
   };
 }
 
@@ -162,6 +164,7 @@ export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<R
     honorNoCache: false,
     handlerTimeoutMs: 30_000,
     invalidateOnMutation: false,
+    label: undefined,
   };
 }
 
@@ -176,6 +179,7 @@ export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolic
     a.earlyBeta === b.earlyBeta &&
     a.honorNoCache === b.honorNoCache &&
     a.maxBodySize === b.maxBodySize &&
-    a.handlerTimeoutMs === b.handlerTimeoutMs
+    a.handlerTimeoutMs === b.handlerTimeoutMs &&
+    a.label === b.label
   );
 }
