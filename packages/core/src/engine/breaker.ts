@@ -12,6 +12,8 @@ const HALF_OPEN = 2;
 type State = typeof CLOSED | typeof OPEN | typeof HALF_OPEN;
 const STATE_NAMES = ['closed', 'open', 'half-open'] as const;
 
+const SWEEP_MIN_MS = 10_000;
+
 /** What `admit` answers when a breaker refuses the step. */
 export const REFUSED: unique symbol = Symbol('breaker-refused');
 
@@ -50,10 +52,13 @@ export class Breaker {
   state: State = CLOSED;
   failures = 0;
   private openedAt = 0;
+  /** Last time a step asked this breaker while it was not clean; the registry forgets it when old. */
+  askedAt = 0;
   private probeAt = 0;
   private probing = false;
   private verified = false;
   private troubled = false;
+  private forgotten = false;
 
   constructor(
     readonly node: string,
@@ -63,6 +68,7 @@ export class Breaker {
   allow(recovery: boolean): boolean {
     if (this.state === CLOSED) return true;
     const now = Date.now();
+    this.askedAt = now;
     const { coolDownMs } = this.registry.options;
     if (this.state === OPEN) {
       // Pending invalidations probe on their own backoff, cool-down or not: the sooner they land,
@@ -97,6 +103,7 @@ export class Breaker {
   }
 
   failed(error: VersionedCacheError): void {
+    this.askedAt = Date.now();
     if (this.state === OPEN) return;
     if (this.state === CLOSED && ++this.failures < this.registry.options.threshold) {
       this.sync();
@@ -130,10 +137,18 @@ export class Breaker {
     }));
   }
 
+  /** Leaves the registry's count, when the registry forgets this breaker. */
+  forget(): void {
+    if (this.troubled) this.registry.troubled--;
+    this.troubled = false;
+    // A step still under way may settle on it: that must not count it again.
+    this.forgotten = true;
+  }
+
   /** Keeps the registry's count of breakers that are not closed and clean, the hit path's only check. */
   private sync(): void {
     const troubled = this.state !== CLOSED || this.failures !== 0;
-    if (troubled === this.troubled) return;
+    if (troubled === this.troubled || this.forgotten) return;
     this.troubled = troubled;
     this.registry.troubled += troubled ? 1 : -1;
   }
@@ -152,6 +167,7 @@ export class BreakerRegistry {
   private readonly single: Breaker | null;
   private readonly nodes = new Map<string, Breaker>();
   private recovery: Recovery | null = null;
+  private sweptAt = Date.now();
 
   constructor(
     readonly store: CacheStore,
@@ -176,6 +192,7 @@ export class BreakerRegistry {
    */
   admit(route: Route | undefined, recovery: boolean): Breaker | null | typeof REFUSED {
     if (this.single) return this.single.allow(recovery) ? this.single : REFUSED;
+    this.sweep();
     if (route === undefined) return null;
     if (typeof route === 'string' || route.length === 1) {
       const breaker = this.of(typeof route === 'string' ? route : route[0]!);
@@ -236,6 +253,22 @@ export class BreakerRegistry {
     if (this.troubled === 0) return;
     if (this.single) this.single.closeIfRecovered();
     else for (const breaker of this.nodes.values()) breaker.closeIfRecovered();
+  }
+
+  /**
+   * Forgets the breakers no step has asked for a while: after a failover the lost master serves no
+   * slot, and its open breaker would otherwise keep every step off the one-field fast path.
+   */
+  private sweep(): void {
+    const now = Date.now();
+    const idleMs = Math.max(SWEEP_MIN_MS, 10 * this.options.coolDownMs);
+    if (now - this.sweptAt < idleMs) return;
+    this.sweptAt = now;
+    for (const [node, breaker] of this.nodes) {
+      if (now - breaker.askedAt < idleMs) continue;
+      breaker.forget();
+      this.nodes.delete(node);
+    }
   }
 
   private of(key: string): Breaker {
