@@ -1,7 +1,8 @@
-// `pnpm bench`: requests/s of cache hits for Express, Koa and Fastify, side by side, each as a ratio
+// `pnpm bench`: requests/s of cache hits for Express, Koa, Fastify and Nest, side by side, each as a ratio
 // to the same framework's ceiling (no cache) in the same round. Method: docs/benchmarks-method.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +81,11 @@ const meta = {
     `; GET /data, ${BODY_TEXT.length} B JSON body`,
 };
 
-/** Checks a server's answers before it is measured: the body, and that a second request is a hit. */
+/**
+ * Checks a server's answers before it is measured: the body, and that a second request is a hit.
+ * Returns what a client revalidating that response gets: the status of a GET with If-None-Match
+ * (the response's ETag when it has one), the kind of ETag, and whether the handler ran for it.
+ */
 async function verify(server, scenario) {
   const first = await fetch(server.url);
   const firstText = await first.text();
@@ -89,7 +94,7 @@ async function verify(server, scenario) {
       `first response: status ${first.status}, body ${firstText.slice(0, 80)}… is not the expected body`,
     );
   }
-  if (!scenario.cached) return;
+  if (!scenario.cached) return revalidate(server, first);
   const { handlerRuns: before } = await server.stats();
   const second = await fetch(server.url);
   const secondText = await second.text();
@@ -101,6 +106,30 @@ async function verify(server, scenario) {
   const xCache = second.headers.get('x-cache');
   if (scenario.kind === 'versioned' && xCache !== 'HIT')
     throw new Error(`second response has X-Cache ${xCache}, not HIT`);
+  return revalidate(server, second);
+}
+
+async function revalidate(server, response) {
+  const etag = response.headers.get('etag');
+  const { handlerRuns: before } = await server.stats();
+  const status = await conditionalGet(server.url, etag);
+  const ran = (await server.stats()).handlerRuns !== before;
+  const kind = etag ? (etag.startsWith('W/') ? 'weak ETag' : 'strong ETag') : 'no ETag';
+  return `${status}, ${kind}, handler ${ran ? 'ran' : 'not run'}`;
+}
+
+/**
+ * A browser's revalidation: If-None-Match alone. Not through fetch(), which adds `Cache-Control:
+ * no-cache` to a conditional request, and which Express, for one, then answers in full.
+ */
+function conditionalGet(url, etag) {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers: etag ? { 'if-none-match': etag } : {} }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode));
+    });
+    request.once('error', reject);
+  });
 }
 
 /** What is running now, so that Ctrl-C stops it too (a signal skips `finally`). */
@@ -122,7 +151,7 @@ async function measure(entry, redis, round) {
   const server = await startServer({ framework, scenario, redisUrl: redis.url, pin: SERVER_PIN });
   running.add(server.stop);
   try {
-    await verify(server, scenario);
+    const revalidation = await verify(server, scenario);
     const load = {
       url: server.url,
       connections: options.connections,
@@ -147,7 +176,7 @@ async function measure(entry, redis, round) {
       );
     }
     if (result.errors) throw new MeasuredError(`wrk errors: ${result.errorDetail}`);
-    return { round, framework, scenario: scenario.id, ok: true, ...result };
+    return { round, framework, scenario: scenario.id, ok: true, revalidation, ...result };
   } finally {
     running.delete(server.stop);
     await server.stop();

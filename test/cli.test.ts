@@ -37,7 +37,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   });
 }
 
-/** A process using the library, as an application server would: it reads on command from stdin. */
+/**
+ * A process using the library, as an application server would: it reads on command from stdin.
+ * Behaviour, not fault bounds: a generous timeout keeps a loaded machine from failing calls open.
+ */
 function libraryProcess(url: string): {
   child: ChildProcessWithoutNullStreams;
   ask: (line: string) => Promise<string>;
@@ -45,7 +48,7 @@ function libraryProcess(url: string): {
   const script = `
     import { createCache } from '@versioned-cache/core';
     import { createInterface } from 'node:readline';
-    const cache = createCache({ redis: ${JSON.stringify(url)} });
+    const cache = createCache({ redis: ${JSON.stringify(url)}, timeout: '5s' });
     let computed = 0;
     for await (const line of createInterface({ input: process.stdin })) {
       if (line === 'close') { await cache.close(); process.exit(0); }
@@ -75,7 +78,7 @@ afterAll(async () => {
 
 describe('versioned-cache CLI', () => {
   it('prints versions, null for a namespace that has none, without creating it', async () => {
-    const cache = createCache({ redis: redis.url });
+    const cache = createCache({ redis: redis.url, timeout: '5s' });
     try {
       const version = await cache.version('orders');
       const text = await cli(['--redis', redis.url, 'versions', 'orders', 'never-used']);
@@ -127,7 +130,7 @@ describe('versioned-cache CLI', () => {
   });
 
   it('inspects a namespace of 10,000 entries with a bounded sample, within 1 s', async () => {
-    const cache = createCache({ redis: redis.url });
+    const cache = createCache({ redis: redis.url, timeout: '5s' });
     try {
       const version = await cache.version('big');
       const pipeline = redis.admin.pipeline();
@@ -148,7 +151,7 @@ describe('versioned-cache CLI', () => {
       // Generous bounds: the sample needs one SCAN page. The whole child process also pays Node's
       // start-up, which a loaded 2-core machine can stretch, so it gets more headroom.
       expect(report.elapsedMs).toBeLessThan(1000);
-      expect(result.ms).toBeLessThan(5000);
+      expect(result.ms).toBeLessThan(15_000);
       expect(report).toMatchObject({ namespace: 'big', version, sample: { isSample: true, limit: 5 } });
       expect(report.sample.keys).toHaveLength(5);
       for (const key of report.sample.keys) {
@@ -173,7 +176,7 @@ describe('versioned-cache CLI', () => {
   });
 
   it('samples only the current version: none after an invalidation, none without a version', async () => {
-    const cache = createCache({ redis: redis.url });
+    const cache = createCache({ redis: redis.url, timeout: '5s' });
     try {
       for (let i = 0; i < 50; i++) await cache.getOrSet('moved', `entry-${i}`, async () => i);
       const old = await cache.version('moved');
@@ -190,7 +193,8 @@ describe('versioned-cache CLI', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ version: null, sample: { keys: [] } });
   });
 
-  it('exits 2 on bad usage, naming the problem', async () => {
+  // Eleven Node start-ups in a row: seconds each on a loaded machine.
+  it('exits 2 on bad usage, naming the problem', { timeout: 120_000 }, async () => {
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
       [[], { REDIS_URL: redis.url }, /a command is required/],
       [['flush', 'a'], { REDIS_URL: redis.url }, /unknown command 'flush'/],

@@ -18,8 +18,9 @@ describe('a hit is one round trip on a real Redis', () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    cache = createCache({ redis: server.url });
-    other = createCache({ redis: server.url });
+    // Behaviour, not fault bounds: a generous timeout keeps a loaded machine from failing calls open.
+    cache = createCache({ redis: server.url, timeout: '5s' });
+    other = createCache({ redis: server.url, timeout: '5s' });
     await other.invalidate('script-warm-up');
   });
 
@@ -85,7 +86,7 @@ describe('a hit is one round trip on a real Redis', () => {
   it('a process that has never seen the namespace reads the version first, then one MGET per hit', async () => {
     await other.getOrSet('metadata', 'info', compute('m1'));
     await settle(other);
-    const fresh = createCache({ redis: server.url });
+    const fresh = createCache({ redis: server.url, timeout: '5s' });
     try {
       await fresh.version('script-warm-up'); // connects, so that the handshake is not counted below
       const cold = await commandDelta(server, () => fresh.fetch('metadata', 'info', compute('never')));

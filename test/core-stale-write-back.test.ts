@@ -33,8 +33,9 @@ describe('no stale write-back on a real Redis', () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    cache = createCache({ redis: server.url });
-    other = createCache({ redis: server.url });
+    // Behaviour, not fault bounds: a generous timeout keeps a loaded machine from failing calls open.
+    cache = createCache({ redis: server.url, timeout: '5s' });
+    other = createCache({ redis: server.url, timeout: '5s' });
   });
 
   afterAll(async () => {

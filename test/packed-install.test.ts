@@ -11,14 +11,16 @@ import { type RedisServer, startRedis } from './support/redis-server.js';
 // ranges replaced by versions), installed from the tarballs into fresh projects by npm and by pnpm
 // (strict layout), then loaded through require and import, type-checked with node16 and bundler
 // resolution, and asked a real request through each adapter, on ioredis 5 and then ioredis 6.
-// The npm project takes the older framework majors (Express 4, Koa 2), the pnpm one the current.
+// The npm project takes the older framework majors (Express 4, Koa 2, Nest 11), the pnpm one the
+// current (Nest 12). In each, a Nest application written with decorators is compiled by tsc as a
+// user's would be (CommonJS on Nest 11, as `nest new` makes it; ESM on Nest 12, which is ESM only).
 // The package's `test` script runs this file on its own, after the others: its installs and
 // type-checks keep both cores busy, which files that drive timing should not have to share.
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..');
 const fixtures = join(import.meta.dirname, 'fixtures', 'packed-install');
-const packageDirs = { core: 'core', express: 'express', koa: 'koa', fastify: 'fastify' } as const;
+const packageDirs = ['core', 'express', 'koa', 'fastify', 'nestjs', 'metrics'] as const;
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 // Generous: installs fetch from the registry when the local cache lacks a package.
 const COMMAND_TIMEOUT_MS = 240_000;
@@ -28,6 +30,13 @@ const EXPECTED_EXPORTS = {
   '@versioned-cache/express': ['versionedCache', 'cacheRoute', 'noCache', 'warmRoutes'],
   '@versioned-cache/koa': ['versionedCache', 'cacheRoute', 'noCache', 'warmRoutes'],
   '@versioned-cache/fastify': ['versionedCache', 'warmRoutes'],
+  '@versioned-cache/nestjs': [
+    'VersionedCacheModule',
+    'VersionedCacheInterceptor',
+    'CacheRoute',
+    'Invalidates',
+  ],
+  '@versioned-cache/metrics': ['instrumentVersionedCache', 'METRIC_NAMES'],
 };
 
 /** The pnpm running this suite when it runs under pnpm; else the one on PATH; else pnpm 10 through npx. */
@@ -64,6 +73,7 @@ async function sh(cwd: string, command: string, args: string[], env = cleanEnv()
 interface Layout {
   manager: 'npm' | 'pnpm';
   frameworks: Record<string, string>;
+  nest: { major: number; type: 'commonjs' | 'module' };
   install(cwd: string): Promise<unknown>;
 }
 
@@ -72,11 +82,13 @@ const layouts: Layout[] = [
   {
     manager: 'npm',
     frameworks: { express: '^4.21.2', '@types/express': '^4.17.21', koa: '^2.16.1', '@types/koa': '^2.15.0' },
+    nest: { major: 11, type: 'commonjs' },
     install: (cwd) => sh(cwd, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']),
   },
   {
     manager: 'pnpm',
     frameworks: { express: '^5.1.0', '@types/express': '^5.0.0', koa: '^3.0.0', '@types/koa': '^3.0.0' },
+    nest: { major: 12, type: 'module' },
     install: (cwd) =>
       sh(cwd, pnpmBin, [...pnpmPrefix, 'install', '--prefer-offline', '--no-frozen-lockfile']),
   },
@@ -89,7 +101,7 @@ const tarballs: Record<string, string> = {};
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'vc-packed-'));
   const destination = join(work, 'tarballs');
-  for (const dir of Object.values(packageDirs)) {
+  for (const dir of packageDirs) {
     await sh(join(repo, 'packages', dir), pnpmBin, [
       ...pnpmPrefix,
       'pack',
@@ -98,7 +110,7 @@ beforeAll(async () => {
     ]);
   }
   for (const file of await readdir(destination)) {
-    const match = /^versioned-cache-(core|express|koa|fastify)-\d.*\.tgz$/.exec(file);
+    const match = /^versioned-cache-(core|express|koa|fastify|nestjs|metrics)-\d.*\.tgz$/.exec(file);
     if (match) tarballs[`@versioned-cache/${match[1]}`] = join(destination, file);
   }
   redis = await startRedis();
@@ -139,6 +151,15 @@ describe.each(layouts)('installed by $manager', (layout) => {
       dependencies: {
         ...Object.fromEntries(Object.keys(EXPECTED_EXPORTS).map((name) => [name, file(name)])),
         ...layout.frameworks,
+        ...Object.fromEntries(
+          ['common', 'core', 'platform-express', 'platform-fastify'].map((name) => [
+            `@nestjs/${name}`,
+            `^${layout.nest.major}.0.0`,
+          ]),
+        ),
+        '@opentelemetry/api': '^1.9.0',
+        'reflect-metadata': '^0.2.2',
+        rxjs: '^7.8.0',
         fastify: '^5.0.0',
         ioredis: '^5.9.2',
         '@types/node': '^20.19.0',
@@ -148,6 +169,7 @@ describe.each(layouts)('installed by $manager', (layout) => {
     };
     await writeFile(join(cwd(), 'package.json'), JSON.stringify(manifest, null, 2));
     await cp(fixtures, cwd(), { recursive: true });
+    await writeFile(join(cwd(), 'nest-app', 'package.json'), JSON.stringify({ type: layout.nest.type }));
     await layout.install(cwd());
   }, COMMAND_TIMEOUT_MS * 2);
 
@@ -194,4 +216,24 @@ describe.each(layouts)('installed by $manager', (layout) => {
       COMMAND_TIMEOUT_MS * 2,
     );
   }
+
+  it(
+    `a Nest ${layout.nest.major} app written as a user would (decorators only, tsc with experimentalDecorators and emitDecoratorMetadata) installs the package from its packed tarball and works on both platforms`,
+    async () => {
+      // The compiler options `nest new` writes, skipLibCheck included: checking every library's
+      // declarations, Nest's among them, would triple the compile time of this test.
+      await sh(cwd(), process.execPath, [tsc, '-p', join('nest-app', 'tsconfig.json')]);
+      const env = { ...cleanEnv(), REDIS_URL: redis.url };
+      const served = JSON.parse(
+        await sh(cwd(), process.execPath, [join('nest-app', 'dist', 'main.js')], env),
+      );
+      const expected = { seen: ['MISS:r1:run1', 'HIT:r1:run1', 'POST:201', 'MISS:r2:run2'], runs: 2 };
+      expect(served).toEqual({ express: expected, fastify: expected });
+      const nest = JSON.parse(
+        await readFile(join(cwd(), 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8'),
+      );
+      expect((nest as { version: string }).version.split('.')[0]).toBe(String(layout.nest.major));
+    },
+    COMMAND_TIMEOUT_MS,
+  );
 });

@@ -73,13 +73,14 @@ export function renderMarkdown({ meta, frameworks, scenarios, unavailable, summa
         '× naive',
         ...peers.map((p) => `× ${p.id}`),
         'rounds ok',
+        'If-None-Match',
       ]),
-      row(Array.from({ length: 8 + peers.length }, () => '---')),
+      row(Array.from({ length: 9 + peers.length }, () => '---')),
     );
     for (const scenario of scenarios) {
       if (!scenarioRuns(scenario, framework.id)) continue;
       if (unavailable[scenario.id]) {
-        lines.push(row([scenario.name, UNAVAILABLE, ...Array.from({ length: 6 + peers.length }, () => '')]));
+        lines.push(row([scenario.name, UNAVAILABLE, ...Array.from({ length: 7 + peers.length }, () => '')]));
         continue;
       }
       const s = find(framework.id, scenario.id);
@@ -97,6 +98,7 @@ export function renderMarkdown({ meta, frameworks, scenarios, unavailable, summa
           times(s.ratios.naive),
           ...peers.map((p) => times(s.ratios[p.id])),
           `${s.okRounds}/${s.rounds}`,
+          s.revalidation ?? '',
         ]),
       );
     }
@@ -110,6 +112,9 @@ export function renderMarkdown({ meta, frameworks, scenarios, unavailable, summa
     lines.push('', '## Notes', '', ...[...unavailableNotes, ...notes].map((n) => `- ${n}`));
   }
   lines.push(
+    '',
+    'If-None-Match: what a client revalidating a response gets (a GET with its ETag, if it has one,',
+    'and no Cache-Control), and whether the handler ran for it.',
     '',
     'How to read this: docs/benchmarks-method.md. Absolute req/s depend on the machine and its load;',
     'compare ratios, and only between runs on a quiet machine.',

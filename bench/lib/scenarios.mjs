@@ -6,6 +6,8 @@ export const FRAMEWORKS = [
   { id: 'express', name: 'Express 5' },
   { id: 'koa', name: 'Koa 3' },
   { id: 'fastify', name: 'Fastify 5' },
+  { id: 'nest-express', name: 'Nest 11 (Express)' },
+  { id: 'nest-fastify', name: 'Nest 11 (Fastify)' },
 ];
 
 /** The project itself: `cacheOptions` go to createCache as they are, next to `redis` (or none for memory). */
@@ -20,7 +22,7 @@ const versioned = (id, name, cacheOptions, store = 'redis') => ({
 
 /**
  * kind: which server code runs (see servers/*.mjs). cached: whether every measured request must be a
- * hit. frameworks: where it exists (all three when absent). compareTo: the frameworks on which the
+ * hit. frameworks: where it exists (every framework when absent). compareTo: the frameworks on which the
  * other scenarios also get a ratio against this one.
  */
 export const SCENARIOS = [
@@ -46,6 +48,16 @@ export const SCENARIOS = [
     compareTo: ['express'],
   },
   { id: 'koa-cash', name: 'koa-cash (memory)', kind: 'koa-cash', frameworks: ['koa'], cached: true },
+  {
+    // Nest's own response cache as its guide sets it up on Redis: it sets no X-Cache, so the runner
+    // tells its hits by the handler count alone.
+    id: 'nest-cache-manager',
+    name: 'Nest CacheInterceptor (cache-manager + @keyv/redis)',
+    kind: 'nest-cache-manager',
+    frameworks: ['nest-express', 'nest-fastify'],
+    cached: true,
+    compareTo: ['nest-express', 'nest-fastify'],
+  },
 ];
 
 /** Fastify has no server-side response cache among its plugins (@fastify/caching sets headers only). */

@@ -50,6 +50,7 @@ export function summarise(runs, { frameworks, scenarios }) {
         p99Ms: median(ok.map((r) => r.p99Ms)),
         maxMs: ok.length ? Math.max(...ok.map((r) => r.maxMs)) : null,
         ratios,
+        revalidation: ok[0]?.revalidation ?? null,
       });
     }
   }

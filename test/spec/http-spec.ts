@@ -1,7 +1,8 @@
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CacheOptions, VersionedCache } from '@versioned-cache/core';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { type CacheOptions, type VersionedCache, zlibCompressor } from '@versioned-cache/core';
 import etag from 'etag';
 import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,6 +37,8 @@ type Headers = Record<string, string>;
 
 interface Running {
   cache: VersionedCache;
+  /** Exact bytes on the wire, no decoding, no default Accept-Encoding. */
+  raw(path: string, headers?: Headers): Promise<Reply>;
   calls(path: string): number;
   get(path: string, headers?: Headers): Promise<Reply>;
   head(path: string, headers?: Headers): Promise<Reply>;
@@ -46,6 +49,25 @@ interface RouteDef {
   method?: 'GET' | 'POST';
   options?: SpecRouteOptions | false;
   handle(request: SpecRequest): SpecResponse | Promise<SpecResponse>;
+}
+
+function rawGet(port: number, path: string, headers: Headers = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers as Record<string, string | undefined>,
+          body: Buffer.concat(chunks),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const json = (value: unknown): SpecResponse => ({ body: { kind: 'json', value } });
@@ -123,6 +145,7 @@ export function httpCacheSpec(
     };
     return {
       cache,
+      raw: (path, headers) => rawGet(port, path, headers),
       calls: (path) => counts.get(path.includes(' ') ? path : `GET ${path}`) ?? 0,
       get: (path, headers) => send(agent.get(path), headers),
       head: (path, headers) => send(agent.head(path), headers),
@@ -549,7 +572,8 @@ export function httpCacheSpec(
       it('lets a route choose its own TTL', async () => {
         const app = await start(
           {
-            '/short': { options: { ttl: 150 }, handle: () => json('s') },
+            // Long enough to outlast a round trip on a loaded machine; its expiry is polled, not slept.
+            '/short': { options: { ttl: 1000 }, handle: () => json('s') },
             '/long': { handle: () => json('l') },
           },
           { ttl: '1m' },
@@ -557,8 +581,7 @@ export function httpCacheSpec(
         await app.get('/short');
         await app.get('/long');
         expect(xCache(await app.get('/short'))).toBe('HIT');
-        await sleep(250);
-        expect(xCache(await app.get('/short'))).toBe('MISS');
+        await expect.poll(async () => xCache(await app.get('/short')), { timeout: 10_000 }).toBe('MISS');
         expect(xCache(await app.get('/long'))).toBe('HIT');
       });
 
@@ -707,12 +730,15 @@ export function httpCacheSpec(
         let n = 0;
         const app = await start({
           '/hang': {
-            options: { handlerTimeout: 200 },
+            // The second request must arrive while the first run is still awaited: a window a
+            // loaded machine's round trip fits in.
+            options: { handlerTimeout: 1_000 },
             handle: () => (++n === 1 ? new Promise<SpecResponse>(() => {}) : json('answered')),
           },
         });
         const hanging = app.get('/hang').catch(() => null);
-        await sleep(50);
+        // The second request must find the first one's run under way, however late it started.
+        await expect.poll(() => n, { timeout: 10_000, interval: 5 }).toBe(1);
         // Waits for the hung run up to handlerTimeout, then runs its own handler (not stored: an
         // unstorable fill belongs to its caller, and the others compute their own).
         const waiting = await app.get('/hang');
@@ -765,12 +791,257 @@ export function httpCacheSpec(
           const deadline = Date.now() + 5_000;
           while (app.calls('/e') < 2 && Date.now() < deadline) await sleep(10);
           expect(app.calls('/e')).toBe(2);
-          await sleep(50);
-          const renewed = await app.get('/e');
+          // The renewed entry is written after that run: until it lands, reads are HITs of v1.
+          const before: string[] = [];
+          let renewed = await app.get('/e');
+          for (let tries = 0; renewed.body.toString() !== '{"version":2}' && tries < 250; tries++) {
+            before.push(`${xCache(renewed)} ${renewed.body.toString()}`);
+            await sleep(20);
+            renewed = await app.get('/e');
+          }
           expect([xCache(renewed), renewed.body.toString()]).toEqual(['HIT', '{"version":2}']);
+          expect(before.filter((reply) => reply !== 'HIT {"version":1}')).toEqual([]);
         });
       });
     }
+
+    describe('privacy by construction', () => {
+      const perUser: SpecRouteOptions['perUser'] = (req) => req.headers.authorization?.replace('Bearer ', '');
+
+      it('sends a per-user entry private even when the handler set public and s-maxage, and reports it', async () => {
+        const events: unknown[] = [];
+        const app = await start(
+          {
+            '/mine': {
+              options: { perUser },
+              handle: (req) =>
+                text(`of ${req.headers.authorization}`, {
+                  'cache-control': 'public, max-age=60, s-maxage=600',
+                }),
+            },
+          },
+          { onDebug: (event) => events.push(event) },
+        );
+        const miss = await app.get('/mine', { authorization: 'Bearer A' });
+        const hit = await app.get('/mine', { authorization: 'Bearer A' });
+        expect([xCache(miss), xCache(hit)]).toEqual(['MISS', 'HIT']);
+        for (const reply of [miss, hit]) {
+          expect(reply.headers['cache-control']).toBe('private, max-age=60');
+          expect(reply.headers.vary).toBe('authorization, cookie');
+        }
+        expect(events).toEqual([
+          {
+            type: 'cache-control-privatised',
+            status: 200,
+            from: 'public, max-age=60, s-maxage=600',
+            to: 'private, max-age=60',
+          },
+        ]);
+      });
+
+      it('names the credential headers in Vary on the anonymous response of a per-user route', async () => {
+        const app = await start({
+          '/mine': { options: { perUser }, handle: (req) => text(`of ${req.headers.authorization}`) },
+        });
+        const anonymous = await app.get('/mine');
+        const again = await app.get('/mine');
+        expect([xCache(anonymous), xCache(again)]).toEqual(['MISS', 'HIT']);
+        for (const reply of [anonymous, again]) {
+          expect(reply.headers['cache-control']).toBe('public, max-age=0, must-revalidate');
+          expect(reply.headers.vary).toBe('authorization, cookie');
+        }
+        const notModified = await app.get('/mine', { 'if-none-match': anonymous.headers.etag! });
+        expect([notModified.status, notModified.headers.vary]).toEqual([304, 'authorization, cookie']);
+      });
+    });
+
+    describe('preconditions in the order of RFC 9110 §13.2.2', () => {
+      const lastModified = 'Sun, 06 Nov 1994 08:49:37 GMT';
+
+      it('answers 412 to a failed If-Match or If-Unmodified-Since from the entry, without running the handler', async () => {
+        const app = await start({ '/doc': { handle: () => text('doc', { 'last-modified': lastModified }) } });
+        const tag = (await app.get('/doc')).headers.etag!;
+        const cases: [Headers, number][] = [
+          [{ 'if-match': '"other"' }, 412],
+          [{ 'if-match': `W/${tag}` }, 412],
+          [{ 'if-match': `"a", ${tag}` }, 200],
+          [{ 'if-match': '*' }, 200],
+          [{ 'if-unmodified-since': 'Sat, 05 Nov 1994 08:49:37 GMT' }, 412],
+          [{ 'if-unmodified-since': lastModified }, 200],
+          [{ 'if-unmodified-since': 'not a date' }, 200],
+          [{ 'if-match': tag, 'if-unmodified-since': 'Sat, 05 Nov 1994 08:49:37 GMT' }, 200],
+          [{ 'if-match': '"other"', 'if-none-match': tag }, 412],
+          [{ 'if-match': tag, 'if-none-match': tag }, 304],
+        ];
+        for (const [headers, status] of cases) {
+          const reply = await app.get('/doc', headers);
+          expect([reply.status, xCache(reply)], JSON.stringify(headers)).toEqual([status, 'HIT']);
+          if (status === 412) {
+            expect(reply.body.byteLength).toBe(0);
+            expect([reply.headers.etag, reply.headers['content-length']]).toEqual([undefined, '0']);
+            expect(reply.headers.date).toBeDefined();
+          }
+        }
+        expect(app.calls('/doc')).toBe(1);
+      });
+
+      it('lets If-None-Match take precedence over If-Modified-Since', async () => {
+        const app = await start({ '/doc': { handle: () => text('doc', { 'last-modified': lastModified }) } });
+        const tag = (await app.get('/doc')).headers.etag!;
+        const later = 'Mon, 07 Nov 1994 08:49:37 GMT';
+        expect((await app.get('/doc', { 'if-modified-since': later })).status).toBe(304);
+        expect(
+          (await app.get('/doc', { 'if-none-match': '"other"', 'if-modified-since': later })).status,
+        ).toBe(200);
+        expect(
+          (
+            await app.get('/doc', {
+              'if-none-match': tag,
+              'if-modified-since': 'Sat, 05 Nov 1994 08:49:37 GMT',
+            })
+          ).status,
+        ).toBe(304);
+        expect(app.calls('/doc')).toBe(1);
+      });
+
+      it('answers a Range request on an entry with the full 200', async () => {
+        const app = await start({ '/doc': { handle: () => text('0123456789') } });
+        const tag = (await app.get('/doc')).headers.etag!;
+        const ranged: Headers[] = [{ range: 'bytes=0-3' }, { range: 'bytes=0-3', 'if-range': tag }];
+        for (const headers of ranged) {
+          const reply = await app.get('/doc', headers);
+          expect([reply.status, reply.body.toString(), reply.headers['content-range']]).toEqual([
+            200,
+            '0123456789',
+            undefined,
+          ]);
+        }
+      });
+    });
+
+    describe('content-codings stored once per fill (compress)', () => {
+      const big = { rows: Array.from({ length: 300 }, (_, i) => ({ i, label: `row number ${i}` })) };
+
+      async function compressing() {
+        const calls: string[] = [];
+        const app = await start(
+          { '/big': { handle: () => json(big) }, '/small': { handle: () => json({ s: 1 }) } },
+          {
+            compress: {
+              compressor: (body, coding) => {
+                calls.push(coding);
+                return zlibCompressor(body, coding);
+              },
+            },
+          },
+        );
+        return { app, calls };
+      }
+
+      it('serves gzip, br and identity with distinct strong ETags and Vary: Accept-Encoding on each, compressing only at fill', async () => {
+        const { app, calls } = await compressing();
+        const identity = await app.raw('/big');
+        expect(calls.sort()).toEqual(['br', 'gzip']);
+        const gzip = await app.raw('/big', { 'accept-encoding': 'gzip' });
+        const br = await app.raw('/big', { 'accept-encoding': 'gzip, deflate, br' });
+        expect([identity, gzip, br].map((r) => r.headers['content-encoding'])).toEqual([
+          undefined,
+          'gzip',
+          'br',
+        ]);
+        expect(gunzipSync(gzip.body).equals(identity.body)).toBe(true);
+        expect(brotliDecompressSync(br.body).equals(identity.body)).toBe(true);
+        expect(JSON.parse(identity.body.toString())).toEqual(big);
+        for (const reply of [identity, gzip, br]) {
+          expect(reply.headers.vary).toBe('accept-encoding');
+          expect(reply.headers.etag).toMatch(/^"/);
+          expect(reply.headers['content-length']).toBe(String(reply.body.byteLength));
+        }
+        expect(new Set([identity, gzip, br].map((r) => r.headers.etag)).size).toBe(3);
+        for (let i = 0; i < 5; i++) await app.raw('/big', { 'accept-encoding': i % 2 ? 'gzip' : 'br' });
+        expect(calls).toHaveLength(2);
+        expect(app.calls('/big')).toBe(1);
+        // 304 per variant: each coding's tag revalidates its own coding only.
+        for (const [reply, accept] of [
+          [identity, 'identity'],
+          [gzip, 'gzip'],
+          [br, 'br'],
+        ] as const) {
+          const same = await app.raw('/big', {
+            'accept-encoding': accept,
+            'if-none-match': reply.headers.etag!,
+          });
+          expect([same.status, same.headers.etag, same.headers.vary], accept).toEqual([
+            304,
+            reply.headers.etag,
+            'accept-encoding',
+          ]);
+        }
+        const crossed = await app.raw('/big', {
+          'accept-encoding': 'gzip',
+          'if-none-match': identity.headers.etag!,
+        });
+        expect([crossed.status, crossed.headers['content-encoding']]).toEqual([200, 'gzip']);
+      });
+
+      it('honours q-values: a coding at q=0 is never sent, * and identity;q=0 choose a coding', async () => {
+        const { app } = await compressing();
+        await app.raw('/big');
+        const cases: [string, string | undefined][] = [
+          ['br;q=0, gzip', 'gzip'],
+          ['gzip;q=0', undefined],
+          ['gzip;q=0.5, br;q=0.9', 'br'],
+          ['identity;q=0, gzip', 'gzip'],
+          ['*', 'br'],
+          ['*;q=0, identity', undefined],
+        ];
+        for (const [accept, coding] of cases)
+          expect(
+            (await app.raw('/big', { 'accept-encoding': accept })).headers['content-encoding'],
+            accept,
+          ).toBe(coding);
+      });
+
+      it('leaves bodies under minSize in identity, without Vary', async () => {
+        const { app, calls } = await compressing();
+        await app.raw('/small', { 'accept-encoding': 'gzip' });
+        const hit = await app.raw('/small', { 'accept-encoding': 'gzip' });
+        expect([xCache(hit), hit.headers['content-encoding'], hit.headers.vary, calls.length]).toEqual([
+          'HIT',
+          undefined,
+          undefined,
+          0,
+        ]);
+      });
+    });
+
+    describe('bounded key space', () => {
+      it('does not store the 404 of a path no route answers', async () => {
+        const app = await start({ '/items': { handle: () => json(1) } });
+        for (const path of ['/nowhere', '/nowhere?x=1', '/random-1']) {
+          const first = await app.get(path);
+          const second = await app.get(path);
+          expect([first.status, second.status], path).toEqual([404, 404]);
+          expect(xCache(second), path).not.toBe('HIT');
+        }
+      });
+
+      it('keys only on allowed query parameters, sorted or not as configured', async () => {
+        const app = await start({
+          '/r': { options: { query: { allow: ['range', 'page'] } }, handle: (req) => text(`r ${req.url}`) },
+          '/u': { options: { query: { sort: false } }, handle: (req) => text(`u ${req.url}`) },
+        });
+        expect(xCache(await app.get('/r?range=7d&utm_source=a'))).toBe('MISS');
+        const hit = await app.get('/r?fbclid=zz&range=7d');
+        expect([xCache(hit), hit.body.toString()]).toEqual(['HIT', 'r /r?range=7d&utm_source=a']);
+        expect(xCache(await app.get('/r?range=30d'))).toBe('MISS');
+        expect(xCache(await app.get('/r?page=2&range=7d'))).toBe('MISS');
+        expect(xCache(await app.get('/r?range=7d&page=2'))).toBe('HIT');
+        await app.get('/u?a=1&b=2');
+        expect(xCache(await app.get('/u?b=2&a=1'))).toBe('MISS');
+        expect(xCache(await app.get('/u?a=1&b=2'))).toBe('HIT');
+      });
+    });
 
     describe('options', () => {
       it('rejects bad options at setup with a TypeError naming the field', async () => {

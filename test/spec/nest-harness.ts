@@ -1,12 +1,25 @@
 import 'reflect-metadata';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Controller, Get, type HttpServer, Module, Post, Req, Res, StreamableFile } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { CacheRoute, NoCache, VersionedCacheModule } from '@versioned-cache/nestjs';
+import type * as NestCommon from '@nestjs/common';
+import type { HttpServer } from '@nestjs/common';
+import type * as NestCore from '@nestjs/core';
+import type * as NestExpress from '@nestjs/platform-express';
+import type * as NestFastify from '@nestjs/platform-fastify';
+import type * as VersionedCacheNest from '@versioned-cache/nestjs';
 import type { AdapterHarness, SpecBody, SpecRequest, SpecResponse, SpecRoute } from './harness.js';
+
+/**
+ * One Nest major's modules, and `@versioned-cache/nestjs` loaded where its own `@nestjs/*` imports
+ * resolve to them. Every major is typed with the installed Nest 11's types.
+ */
+export interface NestModules {
+  common: typeof NestCommon;
+  core: typeof NestCore;
+  platformExpress: typeof NestExpress;
+  platformFastify: typeof NestFastify;
+  nestjs: typeof VersionedCacheNest;
+}
 
 /**
  * The spec's app as a Nest application: one controller whose handlers are declared from the spec's
@@ -22,7 +35,11 @@ async function* paced(chunks: readonly string[]): AsyncGenerator<string> {
   }
 }
 
-function bodyOf(body: SpecBody, setType: (type: string) => void): unknown {
+function bodyOf(
+  { StreamableFile }: typeof NestCommon,
+  body: SpecBody,
+  setType: (type: string) => void,
+): unknown {
   switch (body.kind) {
     case 'json':
       // Nest sends objects as JSON; a bare value would go out as text.
@@ -41,7 +58,9 @@ function bodyOf(body: SpecBody, setType: (type: string) => void): unknown {
   }
 }
 
-function controllerOf(routes: readonly SpecRoute[], adapter: () => HttpServer): object {
+function controllerOf(nest: NestModules, routes: readonly SpecRoute[], adapter: () => HttpServer): object {
+  const { Controller, Get, Post, Req, Res } = nest.common;
+  const { CacheRoute, NoCache } = nest.nestjs;
   class SpecController {}
   const prototype = SpecController.prototype as unknown as Record<string, unknown>;
   routes.forEach((route, i) => {
@@ -53,7 +72,7 @@ function controllerOf(routes: readonly SpecRoute[], adapter: () => HttpServer): 
       const headers = answer.headers ?? {};
       for (const [header, value] of Object.entries(headers)) http.setHeader(res, header, value as string);
       const typed = Object.keys(headers).some((header) => header.toLowerCase() === 'content-type');
-      return bodyOf(answer.body ?? { kind: 'empty' }, (type) => {
+      return bodyOf(nest.common, answer.body ?? { kind: 'empty' }, (type) => {
         if (!typed) http.setHeader(res, 'content-type', type);
       });
     };
@@ -68,18 +87,29 @@ function controllerOf(routes: readonly SpecRoute[], adapter: () => HttpServer): 
   return SpecController;
 }
 
-function nestHarness(platform: 'express' | 'fastify'): AdapterHarness {
+/** The harness over one Nest major's modules, on one platform, as the Express harness takes its module. */
+export function nestHarness(
+  name: string,
+  platform: 'express' | 'fastify',
+  nest: NestModules,
+): AdapterHarness {
+  const { Module } = nest.common;
+  const { NestFactory } = nest.core;
+  const { VersionedCacheModule } = nest.nestjs;
   return {
-    name: `nest-${platform}`,
+    name,
     async build({ namespaces, options, routes }) {
       let http: HttpServer | undefined;
-      const controller = controllerOf(routes, () => http!);
+      const controller = controllerOf(nest, routes, () => http!);
       class SpecModule {}
       Module({
         imports: [VersionedCacheModule.forRoot({ namespace: namespaces, ...options })],
         controllers: [controller as new () => object],
       })(SpecModule);
-      const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+      const adapter =
+        platform === 'fastify'
+          ? new nest.platformFastify.FastifyAdapter()
+          : new nest.platformExpress.ExpressAdapter();
       // abortOnError: false, so that a bad option rejects here instead of ending the process.
       const app = await NestFactory.create(SpecModule, adapter, { logger: false, abortOnError: false });
       const server = app.getHttpAdapter();
@@ -90,6 +120,3 @@ function nestHarness(platform: 'express' | 'fastify'): AdapterHarness {
     },
   };
 }
-
-export const nestExpressHarness = nestHarness('express');
-export const nestFastifyHarness = nestHarness('fastify');

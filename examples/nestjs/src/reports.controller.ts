@@ -1,6 +1,15 @@
-import { Controller, Get, Headers, HttpCode, Param, Post, UnauthorizedException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { CacheRoute, Invalidates, type NestCacheRequest, NoCache } from '@versioned-cache/nestjs';
-import type { ReportsService } from './reports.service.js';
+import { ReportsService } from './reports.service.js';
 
 /** The user an auth proxy in front of the API names in `X-User`. */
 const userOf = (request: NestCacheRequest) => request.headers['x-user']?.toString();
@@ -8,7 +17,8 @@ const userOf = (request: NestCacheRequest) => request.headers['x-user']?.toStrin
 // Every GET and HEAD route is cached in the module's `reports` namespace (the interceptor is global).
 @Controller('api')
 export class ReportsController {
-  constructor(private readonly reports: ReportsService) {}
+  // Named explicitly: injection then works with or without emitted decorator metadata.
+  constructor(@Inject(ReportsService) private readonly reports: ReportsService) {}
 
   @Get('reports/:id')
   report(@Param('id') id: string) {

@@ -84,7 +84,10 @@ function namedIn(message: string, options: unknown): boolean {
 }
 
 describe('createCache options fuzz', () => {
-  it('1,200 random option objects: rejected at once naming the option, or fully working', async () => {
+  // 1,200 caches one after another: seconds idle, much longer on a loaded machine.
+  it('1,200 random option objects: rejected at once naming the option, or fully working', {
+    timeout: 120_000,
+  }, async () => {
     const goodOnly = (options: unknown) =>
       typeof options === 'object' &&
       options !== null &&

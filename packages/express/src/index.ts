@@ -52,7 +52,7 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
     const { state, step } = policies.enter(app, req, request, req);
     req.cache = state;
     if (step === 'lookup') return serve(app, req, res, next, state);
-    if (step === 'replay') captureInto(res, state);
+    if (step === 'replay') captureInto(res, state, undefined, () => req.route === undefined);
     else if (step === 'mutation') endAfter(res, () => state.invalidateAfter(req.method, res.statusCode));
     else if (step === 'skip') res.once('finish', () => state.leave());
     next();
@@ -114,6 +114,8 @@ function serve(
     url: req.originalUrl,
     native: req,
     next,
+    // Express sets req.route only for a matching route: without it, the 404 is the final handler's.
+    unmatched: () => req.route === undefined,
     refresh: (context) =>
       policies.replays.refresh(req.originalUrl, req.headers, context, dispatchTo(req.app)),
   });

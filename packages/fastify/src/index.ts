@@ -14,6 +14,7 @@ import {
   serveByCallback,
   VersionedCacheTypeError,
   type WarmRoutesOptions,
+  watchDownstreamEncoding,
   writeResponse,
 } from '@versioned-cache/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -71,7 +72,6 @@ const plugin: FastifyPluginAsync<FastifyCacheOptions> = async (instance, options
   owners.set(instance, app);
   // fastify-plugin: `instance` is the registering scope; scopes created in it from now on get our hooks.
   instance.addHook('onRegister', (child) => void owners.set(child, app));
-
   // A route declared from now on has its options validated when declared (remembered per options object).
   instance.addHook('onRoute', (route) => {
     if (route.config?.cache !== undefined) named(() => app.route(route.config!.cache!));
@@ -114,7 +114,7 @@ const plugin: FastifyPluginAsync<FastifyCacheOptions> = async (instance, options
         if (!outcome?.response) return next(null, body);
         const { status, headers, body: out } = outcome.response;
         for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-        reply.code(status).headers(headers);
+        watchDownstreamEncoding(reply.code(status).headers(headers).raw, headers); // @fastify/compress is next
         // Fastify's HEAD route reads the payload for Content-Length: give it an empty stream, ours stays.
         next(null, out ?? (request.method === 'HEAD' ? Readable.from([]) : null));
       });

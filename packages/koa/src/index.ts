@@ -9,6 +9,7 @@ import {
   MiddlewarePolicies,
   type MiddlewareWarmOptions,
   type Namespaces,
+  prepareResponse,
   type RequestCache,
   type RequestCacheState,
   type RouteCacheOptions,
@@ -132,6 +133,7 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
     s.release(); // the handler wrote to ctx.res itself
     return false;
   }
+  const unmatched = ctx.status === 404 && ctx.body == null; // Koa's own 404: nothing set a body
   let body: unknown = ctx.body instanceof Response ? (ctx.body.body ?? '') : ctx.body;
   if (body === null || body === undefined) {
     const explicitNull = (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody;
@@ -139,9 +141,8 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
     if (message) ctx.type = 'text'; // Koa's respond() sends the status message
     body = message ? ctx.message || String(ctx.status) : EMPTY;
   }
-  const read = await s.captureBody(body, ctx.status, ctx.response.headers, (value) =>
-    Buffer.from(JSON.stringify(value)),
-  );
+  const serialise = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const read = await s.captureBody(body, ctx.status, ctx.response.headers, serialise, unmatched);
   if (Buffer.isBuffer(read)) return true;
   const length = ctx.response.get('Content-Length');
   ctx.body = read;
@@ -150,7 +151,7 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
 }
 
 function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHeaders: boolean): void {
-  if (replaceHeaders) for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+  prepareResponse(ctx.res, headers, replaceHeaders); // koa-compress in front is watched
   ctx.status = status;
   // Koa sends no body for these, or for HEAD; Content-Length comes from the headers below.
   if (status !== 204 && status !== 304) ctx.body = body ?? EMPTY;

@@ -3,6 +3,7 @@ import { VersionedCacheTypeError } from '../errors.js';
 import { HttpCache } from './http-cache.js';
 import type { HttpCacheOptions, HttpRequest, RouteCacheOptions } from './options.js';
 import { HTTP_OPTION_NAMES } from './options.js';
+import { resolveDebug } from './representation-options.js';
 import { defaultPolicy, mergeRouteOptions } from './route-policy.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -17,7 +18,7 @@ export function createHttpCache<Req = HttpRequest>(
 ): HttpCache<Req> {
   if (typeof options !== 'object' || options === null)
     throw new VersionedCacheTypeError('options', 'must be an object with at least `cache`');
-  const { cache, cacheStatusHeader = 'X-Cache', ...route } = options;
+  const { cache, cacheStatusHeader = 'X-Cache', onDebug, ...route } = options;
   if (
     typeof cache !== 'object' ||
     cache === null ||
@@ -31,6 +32,7 @@ export function createHttpCache<Req = HttpRequest>(
   )
     throw new VersionedCacheTypeError('cacheStatusHeader', 'must be a header name or false');
   const policy = mergeRouteOptions(defaultPolicy<Req>(namespaces), route, HTTP_OPTION_NAMES);
+  policy.onDebug = resolveDebug(onDebug);
   return new HttpCache(cache, cacheStatusHeader === false ? null : cacheStatusHeader.toLowerCase(), policy);
 }
 

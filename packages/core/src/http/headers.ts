@@ -77,6 +77,17 @@ export function parseVary(value: string | readonly string[] | undefined): string
     .filter((name) => name.length > 0);
 }
 
+/**
+ * A Vary value with `names` added (lower case, each once); `*` already covers every header and is
+ * left alone (RFC 9110 §12.5.5).
+ */
+export function appendVary(value: string | readonly string[] | undefined, names: readonly string[]): string {
+  const listed = parseVary(value);
+  if (listed.includes('*')) return '*';
+  for (const name of names) if (!listed.includes(name.toLowerCase())) listed.push(name.toLowerCase());
+  return listed.join(', ');
+}
+
 /** Statuses that carry no body, so no Content-Length either (RFC 9110 §8.6). */
 export function hasNoBody(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);

@@ -5,7 +5,7 @@ import { parseCacheControl } from './cache-control.js';
 import { LearnedRoutes } from './learned-routes.js';
 import type { HttpRequest, ResolvedHttpPolicy, RouteCacheOptions } from './options.js';
 import type { CapturedResponse, HttpOutcome, Produce, RoutePolicy } from './produce.js';
-import { buildEntryKey, headerValue, targetKey } from './request-key.js';
+import { buildEntryKey, targetKey } from './request-key.js';
 import { mergeRouteOptions, sameLookup } from './route-policy.js';
 import {
   assertWarmable,
@@ -15,12 +15,14 @@ import {
   type WarmRoutesOptions,
 } from './route-warmer.js';
 import {
+  answerFor,
   type Computed,
   computedCodec,
   decide,
   notStored,
   respond,
   wantsRevalidation,
+  withVariants,
 } from './store-decision.js';
 
 const NEVER = new AbortController().signal;
@@ -138,7 +140,8 @@ export class HttpCache<Req = HttpRequest> {
   addRouteWarmer(request: WarmRequest, replay: Replay<Req>, user?: string): () => void {
     const p = this.policy;
     assertWarmable(p, request.headers, user);
-    const key = buildEntryKey(targetKey(request.headers, request.url), p.vary, request.headers, user);
+    const target = targetKey(request.headers, request.url, p.query);
+    const key = buildEntryKey(target, p.vary, request.headers, user);
     const produce: Produce<Req> = async (context) => {
       const captured = await replay(request, context);
       if (captured) this.assertWarmedBy(captured, request.url, user);
@@ -205,12 +208,9 @@ export class HttpCache<Req = HttpRequest> {
     if (p.honorNoCache && wantsRevalidation(requestCc, headers.pragma)) return this.pass(produce, 'no-cache');
     const storeAllowed = !requestCc.has('no-store');
 
-    const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url);
+    const base = p.key ? `k:${p.key(input)}` : targetKey(headers, request.url, p.query);
     const key = buildEntryKey(base, p.vary, headers, user);
-    const conditions = {
-      ifNoneMatch: headerValue(headers['if-none-match']),
-      ifModifiedSince: headerValue(headers['if-modified-since']),
-    };
+    const answer = answerFor(request, this.statusHeader, p.downstreamCompressor);
     let mine: Computed | undefined;
     const compute = async (context: ComputeContext): Promise<Computed> => {
       const computed = await this.produceOnce(produce, context.background, user !== undefined, storeAllowed);
@@ -223,20 +223,19 @@ export class HttpCache<Req = HttpRequest> {
       compute,
       beforeRouting ? this.routingFetchOptions : this.fetchOptions,
     );
-    const head = method === 'HEAD';
 
     if (mine) {
       if (mine.failed) throw mine.error;
       if (mine.passed) return { status: 'BYPASS', response: null };
       const status: CacheStatus = mine.stored && result.stored ? 'MISS' : 'BYPASS';
-      return { status, response: respond(mine.own!, this.statusHeader, status, undefined, conditions, head) };
+      return { status, response: respond(mine.own!, status, undefined, answer) };
     }
     const stored = result.value.stored;
     if (!stored) return this.pass(produce);
     const age = result.status === 'MISS' ? undefined : result.createdAt;
     return {
       status: result.status,
-      response: respond(stored, this.statusHeader, result.status, age, conditions, head),
+      response: respond(stored, result.status, age, answer),
     };
   }
 
@@ -281,7 +280,9 @@ export class HttpCache<Req = HttpRequest> {
         timedOut,
       ]);
       if (!captured) return notStored({ passed: true });
-      return decide(this.policy, captured, perUser, storeAllowed, this.cache.options.ttlMs);
+      return await withVariants(
+        decide(this.policy, captured, perUser, storeAllowed, this.cache.options.ttlMs),
+      );
     } catch (error) {
       // Not stored, so that requests waiting on this one run their own handler.
       return notStored({ failed: true, error });

@@ -1,9 +1,11 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { watchDownstreamEncoding } from './downstream-encoding.js';
 import type { HttpCache } from './http-cache.js';
 import { capture } from './node-capture.js';
 import type { CapturedResponse, HttpResponse, ProduceContext } from './produce.js';
 import type { RequestCacheState } from './request-cache.js';
+import type { ResponseHeaders } from './response-codec.js';
 import type { WarmRequest } from './route-warmer.js';
 
 /**
@@ -27,6 +29,8 @@ export interface NodeServeOptions<Req> {
   next(error?: unknown): void;
   /** A stale response went out: run the route detached (`Replays.refresh()`). */
   refresh(context: ProduceContext): Promise<CapturedResponse<Req> | null>;
+  /** At the end of the response: no route answered it (Express: `req.route` unset), see `CapturedResponse.unmatched`. */
+  unmatched?(): boolean;
 }
 
 /**
@@ -47,10 +51,15 @@ export function serveNode<Req>(
   const proceed = (capturing: boolean) => {
     if (capturing) {
       req.method = 'GET';
-      release = captureInto(res, state, (response) => {
-        req.method = method;
-        captured = response;
-      });
+      release = captureInto(
+        res,
+        state,
+        (response) => {
+          req.method = method;
+          captured = response;
+        },
+        options.unmatched,
+      );
     }
     options.next();
   };
@@ -73,24 +82,36 @@ export function serveNode<Req>(
 /**
  * Captures what is written to `res` for the response `state` awaits (a miss, or a replay): handed
  * over at `res.end()`, released past maxBodySize or `flushHeaders()`. Returns the release function.
+ * `unmatched`, asked at the end: no route answered (see `CapturedResponse.unmatched`).
  */
 export function captureInto<Req>(
   res: ServerResponse,
   state: RequestCacheState<Req>,
   done?: (captured: boolean) => void,
+  unmatched?: () => boolean,
 ): () => void {
   return capture(res, state.capturing!, (response) => {
     done?.(response !== null);
-    if (response) state.captured(response);
+    if (response) state.captured({ ...response, unmatched: unmatched?.() });
     else state.release();
   });
 }
 
 /** Writes a response the core decided on; `replaceHeaders` drops the headers the handler set first. */
 export function writeResponse(res: ServerResponse, response: HttpResponse, replaceHeaders = false): void {
-  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  prepareResponse(res, response.headers, replaceHeaders);
   res.writeHead(response.status, response.headers);
   res.end(response.body ?? undefined);
+}
+
+/**
+ * Before a response the core decided on goes out on `res`, by `writeResponse()` or the framework
+ * (Koa's `ctx.body`): the handler's headers are dropped when `replaceHeaders`, and a compressor in
+ * front of the cache is watched (`watchDownstreamEncoding()`).
+ */
+export function prepareResponse(res: ServerResponse, headers: ResponseHeaders, replaceHeaders = false): void {
+  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  watchDownstreamEncoding(res, headers);
 }
 
 /** Holds `res.end()` until `before()` settles (`invalidateOnMutation`: the new version is written first). */

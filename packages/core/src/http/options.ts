@@ -1,5 +1,7 @@
 import type { Namespaces, VersionedCache } from '../cache.js';
 import type { Duration } from '../duration.js';
+import type { QueryOptions, ResolvedQuery } from './query-normalise.js';
+import type { CompressOptions, HttpDebugEvent, ResolvedCompress } from './representation-options.js';
 
 /** The request as the core sees it: plain values, no framework type. */
 export interface HttpRequest {
@@ -136,6 +138,30 @@ export interface RouteCacheOptions<Req = HttpRequest> {
    * @default the app's label, or none
    */
   label?: string;
+  /**
+   * Store the body compressed (gzip and brotli, with node:zlib) once per fill, so that a hit costs no
+   * compression: each coding has its own strong ETag, every response of the resource carries
+   * `Vary: Accept-Encoding`, and Accept-Encoding q-values choose among them. Only compressible types
+   * (text, JSON, JavaScript, XML, SVG) at least `minSize` bytes, not already encoded.
+   * @default false
+   */
+  compress?: boolean | CompressOptions;
+  /**
+   * A compressor sits between the cache and the client (`compression`, `koa-compress`,
+   * `@fastify/compress` used in front of the cache) and re-encodes responses without changing their
+   * ETag. Without this option the cache already sends the ETag weak on a response it sees encoded
+   * after it; when true, a compressible response not compressed by the cache also carries
+   * `Vary: Accept-Encoding`, a weak ETag for requests that accept compression, and a 304 keeps the
+   * weak tag the client revalidates (docs/http-compliance.md). Prefer `compress`.
+   * @default false
+   */
+  downstreamCompressor?: boolean;
+  /**
+   * How the query joins the key: `sort` orders parameters by name; `allow` keeps only the named
+   * parameters in the key, so that tracking or random parameters share one entry.
+   * @default { sort: true } (every parameter, sorted)
+   */
+  query?: QueryOptions;
 }
 
 export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<Req> {
@@ -146,6 +172,12 @@ export interface HttpCacheOptions<Req = HttpRequest> extends RouteCacheOptions<R
    * @default 'X-Cache'
    */
   cacheStatusHeader?: string | false;
+  /**
+   * Told when the cache changes a response for safety: a per-user response whose Cache-Control let
+   * shared caches store it (`public`, `s-maxage`, or no `private`) is sent `private`.
+   * @default undefined (no report)
+   */
+  onDebug?: (event: HttpDebugEvent) => void;
 }
 
 export interface ResolvedHttpPolicy<Req> {
@@ -165,6 +197,10 @@ export interface ResolvedHttpPolicy<Req> {
   handlerTimeoutMs: number;
   invalidateOnMutation: boolean;
   label: string | undefined;
+  compress: ResolvedCompress | null;
+  downstreamCompressor: boolean;
+  query: ResolvedQuery;
+  onDebug?: ((event: HttpDebugEvent) => void) | undefined;
 }
 
 const ROUTE_OPTIONS = [
@@ -183,10 +219,14 @@ const ROUTE_OPTIONS = [
   'handlerTimeout',
   'invalidateOnMutation',
   'label',
+  'compress',
+  'downstreamCompressor',
+  'query',
 ] as const;
 export const ROUTE_OPTION_NAMES: ReadonlySet<string> = new Set(ROUTE_OPTIONS);
 export const HTTP_OPTION_NAMES: ReadonlySet<string> = new Set([
   ...ROUTE_OPTIONS,
   'cache',
   'cacheStatusHeader',
+  'onDebug',
 ]);

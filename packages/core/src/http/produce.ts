@@ -24,6 +24,11 @@ export interface CapturedResponse<Req = HttpRequest> {
   route?: RoutePolicy<Req>;
   /** The framework's request that produced it, after routing: a warmer checks `perUser` against it. */
   request?: Req;
+  /**
+   * No route answered: the framework's own 404 (Express's final handler, Koa's default). Such a 404
+   * is not stored, so that random URLs cannot each create an entry.
+   */
+  unmatched?: boolean;
 }
 
 /** What `produce` is asked to do. */

@@ -161,7 +161,7 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
   }
 
   /** The handler's response, body buffered: it settles the awaited capture. */
-  captured(response: { status: number; headers: LooseHeaders; body: Buffer }): void {
+  captured(response: { status: number; headers: LooseHeaders; body: Buffer; unmatched?: boolean }): void {
     let routed: RequestCacheState<Req> = this;
     while (routed.handoff) routed = routed.handoff;
     this.take()?.resolve({ ...response, noStore: routed.noStore, route: routed.http });
@@ -172,13 +172,15 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
    * payload): reads `value` within the awaited capture's limits and hands it over (`captured()`).
    * Resolves with the bytes; or, having released the capture, with what to send instead: the stream
    * (past maxBodySize, or the core stopped waiting), or undefined for a value neither read nor
-   * `serialise`d. Rejects, after `fail()`, with a failing stream's error.
+   * `serialise`d. Rejects, after `fail()`, with a failing stream's error. `unmatched`: no route
+   * answered (the framework's own 404), see `CapturedResponse.unmatched`.
    */
   async captureBody(
     value: unknown,
     status: number,
     headers: LooseHeaders,
     serialise?: (value: unknown) => Buffer,
+    unmatched = false,
   ): Promise<Buffer | Readable | undefined> {
     const context = this.capturing;
     if (!context) return undefined;
@@ -190,7 +192,7 @@ export class RequestCacheState<Req = HttpRequest> implements RequestCache {
       throw error;
     }
     if (read === undefined && serialise) read = serialise(value);
-    if (Buffer.isBuffer(read)) this.captured({ status, headers, body: read });
+    if (Buffer.isBuffer(read)) this.captured({ status, headers, body: read, unmatched });
     else this.release();
     return read;
   }

@@ -1,3 +1,5 @@
+import { DEFAULT_QUERY, normaliseQuery, normaliseTarget, type ResolvedQuery } from './query-normalise.js';
+
 /**
  * The entry key of a request: host, path and sorted query (or the route's own key), the values of the
  * headers the route varies on, and the user scope. Built as a JSON array so that no part can forge
@@ -6,31 +8,21 @@
 
 /** Query pairs ordered by name, so `?b=1&a=2` and `?a=2&b=1` share an entry; repeated names keep their order. */
 export function sortedQuery(query: string): string {
-  if (query.length === 0) return '';
-  const pairs = query.split('&').filter((pair) => pair.length > 0);
-  if (pairs.length < 2) return pairs.join('&');
-  const named = pairs.map((pair) => {
-    const eq = pair.indexOf('=');
-    return { name: eq === -1 ? pair : pair.slice(0, eq), pair };
-  });
-  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return named.map((entry) => entry.pair).join('&');
+  return normaliseQuery(query);
 }
 
 /** `path?sortedQuery`, from a request target; the path is kept raw (not decoded), so odd bytes cannot collide. */
 export function normalisedTarget(url: string): string {
-  const q = url.indexOf('?');
-  if (q === -1) return url;
-  const query = sortedQuery(url.slice(q + 1).split('#', 1)[0]!);
-  return query.length > 0 ? `${url.slice(0, q)}?${query}` : url.slice(0, q);
+  return normaliseTarget(url);
 }
 
 /** The key part of a request without a route `key` function: host (port included) and `normalisedTarget`. */
 export function targetKey(
   headers: Readonly<Record<string, string | readonly string[] | undefined>>,
   url: string,
+  query: ResolvedQuery = DEFAULT_QUERY,
 ): string {
-  return `u:${headerValue(headers.host) ?? ''} ${normalisedTarget(url)}`;
+  return `u:${headerValue(headers.host) ?? ''} ${normaliseTarget(url, query)}`;
 }
 
 /** The path of a request target without its query. */

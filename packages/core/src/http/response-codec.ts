@@ -8,9 +8,13 @@ export interface StoredResponse {
   status: number;
   headers: ResponseHeaders;
   body: Buffer;
+  /** The body in other content-codings (`gzip`, `br`), built once per fill; absent for identity only. */
+  variants?: Partial<Record<string, Buffer>>;
 }
 
 const FORMAT = 1;
+/** FORMAT plus, before the body, `count u8 | (codingLen u8, coding, length u32, bytes)*`. */
+const FORMAT_VARIANTS = 2;
 const MAX_NAME = 255;
 
 /**
@@ -26,10 +30,15 @@ export const storedResponseCodec: Codec<StoredResponse> = {
       for (const one of Array.isArray(value) ? value : [value])
         pairs.push([Buffer.from(name, 'latin1'), Buffer.from(one, 'latin1')]);
     }
+    const variants = Object.entries(response.variants ?? {}).filter(
+      (entry): entry is [string, Buffer] => entry[1] !== undefined && entry[0].length <= MAX_NAME,
+    );
     let size = 5 + response.body.byteLength;
     for (const [name, value] of pairs) size += 5 + name.byteLength + value.byteLength;
+    if (variants.length > 0) size += 1;
+    for (const [coding, bytes] of variants) size += 5 + coding.length + bytes.byteLength;
     const out = Buffer.allocUnsafe(size);
-    out[0] = FORMAT;
+    out[0] = variants.length > 0 ? FORMAT_VARIANTS : FORMAT;
     out.writeUInt16LE(response.status, 1);
     out.writeUInt16LE(pairs.length, 3);
     let offset = 5;
@@ -41,11 +50,20 @@ export const storedResponseCodec: Codec<StoredResponse> = {
       value.copy(out, offset + 4);
       offset += 4 + value.byteLength;
     }
+    if (variants.length > 0) out[offset++] = variants.length;
+    for (const [coding, bytes] of variants) {
+      out[offset] = out.write(coding, offset + 1, 'latin1');
+      offset += 1 + coding.length;
+      out.writeUInt32LE(bytes.byteLength, offset);
+      bytes.copy(out, offset + 4);
+      offset += 4 + bytes.byteLength;
+    }
     response.body.copy(out, offset);
     return out;
   },
   decode(bytes) {
-    if (bytes.byteLength < 5 || bytes[0] !== FORMAT) throw new Error('not a stored HTTP response');
+    if (bytes.byteLength < 5 || (bytes[0] !== FORMAT && bytes[0] !== FORMAT_VARIANTS))
+      throw new Error('not a stored HTTP response');
     const status = bytes.readUInt16LE(1);
     const count = bytes.readUInt16LE(3);
     const headers: ResponseHeaders = {};
@@ -63,6 +81,18 @@ export const storedResponseCodec: Codec<StoredResponse> = {
       else if (Array.isArray(existing)) existing.push(value);
       else headers[name] = [existing, value];
     }
-    return { status, headers, body: bytes.subarray(offset) };
+    if (bytes[0] === FORMAT) return { status, headers, body: bytes.subarray(offset) };
+    const variants: Partial<Record<string, Buffer>> = {};
+    const variantCount = bytes[offset++]!;
+    for (let i = 0; i < variantCount; i++) {
+      const codingLength = bytes[offset]!;
+      const coding = bytes.toString('latin1', offset + 1, offset + 1 + codingLength);
+      offset += 1 + codingLength;
+      const length = bytes.readUInt32LE(offset);
+      if (offset + 4 + length > bytes.byteLength) throw new Error('truncated stored HTTP response');
+      variants[coding] = bytes.subarray(offset + 4, offset + 4 + length);
+      offset += 4 + length;
+    }
+    return { status, headers, body: bytes.subarray(offset), variants };
   },
 };

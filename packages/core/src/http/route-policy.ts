@@ -12,6 +12,7 @@ import {
   ROUTE_OPTION_NAMES,
   type RouteCacheOptions,
 } from './options.js';
+import { resolveCompress, resolveQuery, sameQuery } from './representation-options.js';
 
 export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410];
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -136,6 +137,11 @@ export function mergeRouteOptions<Req>(
     invalidateOnMutation:
       optionalBoolean('invalidateOnMutation', o.invalidateOnMutation) ?? base.invalidateOnMutation,
     label: assertLabel(o.label) ?? base.label,
+    compress: o.compress === undefined ? base.compress : resolveCompress(o.compress),
+    downstreamCompressor:
+      optionalBoolean('downstreamCompressor', o.downstreamCompressor) ?? base.downstreamCompressor,
+    query: o.query === undefined ? base.query : resolveQuery(o.query),
+    onDebug: base.onDebug,
   };
 }
 
@@ -165,6 +171,9 @@ export function defaultPolicy<Req>(namespaces: Namespaces): ResolvedHttpPolicy<R
     handlerTimeoutMs: 30_000,
     invalidateOnMutation: false,
     label: undefined,
+    compress: null,
+    downstreamCompressor: false,
+    query: resolveQuery(undefined),
   };
 }
 
@@ -180,6 +189,8 @@ export function sameLookup<Req>(a: ResolvedHttpPolicy<Req>, b: ResolvedHttpPolic
     a.honorNoCache === b.honorNoCache &&
     a.maxBodySize === b.maxBodySize &&
     a.handlerTimeoutMs === b.handlerTimeoutMs &&
-    a.label === b.label
+    a.label === b.label &&
+    sameQuery(a.query, b.query) &&
+    a.downstreamCompressor === b.downstreamCompressor
   );
 }
