@@ -20,9 +20,22 @@ export interface ClusterNode {
 }
 
 export interface RedisCluster {
+  /** Every node; which are masters is up to `--cluster create` (ask CLUSTER SLOTS). */
   nodes: ClusterNode[];
   /** Kills every node and removes the temporary directory. */
   stop(): Promise<void>;
+  /** SIGKILLs one node and leaves it down: a master lost without warning. */
+  kill(port: number): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /**
+   * Replicas per master; failover promotes one when its master is lost.
+   * @default 0
+   */
+  replicas?: number;
+  /** More redis-server arguments for every node, such as `['--cluster-require-full-coverage', 'no']`. */
+  extra?: string[];
 }
 
 function canListen(port: number): Promise<boolean> {
@@ -54,10 +67,14 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Starts a 3-master Redis Cluster (no replicas) on free loopback ports; the caller stops it. */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+/** Starts a Redis Cluster (3 masters, no replicas by default) on free loopback ports; the caller stops it. */
+export async function startRedisCluster(
+  masters = 3,
+  { replicas = 0, extra = [] }: RedisClusterOptions = {},
+): Promise<RedisCluster> {
   const dir = trackDir(await mkdtemp(join(tmpdir(), 'vc-cluster-')));
-  const ports = await freeClusterPorts(masters);
+  const total = masters * (1 + replicas);
+  const ports = await freeClusterPorts(total);
   const children: ChildProcess[] = ports.map((port) =>
     trackProcess(
       spawn(
@@ -79,6 +96,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
           'no',
           '--dir',
           dir,
+          ...extra,
         ],
         { stdio: 'ignore' },
       ),
@@ -97,7 +115,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       'create',
       ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     // `--cluster create` returns once slots are assigned; every node must also have heard of all
@@ -108,13 +126,28 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         return (
           /cluster_state:ok/.test(info) &&
           /cluster_slots_ok:16384/.test(info) &&
-          new RegExp(`cluster_known_nodes:${masters}\\b`).test(info)
+          new RegExp(`cluster_known_nodes:${total}\\b`).test(info)
         );
+      });
+    }
+    // A replica that has not finished its first sync cannot take over: wait for every link.
+    for (const port of ports) {
+      await waitUntil(`Redis Cluster: replication on ${port}`, async () => {
+        const info = await cli(port, 'info', 'replication');
+        return /role:master/.test(info) || /master_link_status:up/.test(info);
       });
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    stop,
+    async kill(port) {
+      const index = ports.indexOf(port);
+      if (index === -1) throw new Error(`no cluster node on port ${port}`);
+      await killProcess(children[index]!);
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { EntryDecoder } from './engine/entries.js';
 import { answered } from './engine/events.js';
 import { Filler } from './engine/filler.js';
 import { Invalidator } from './engine/invalidator.js';
+import { assertOnFailure, PendingInvalidations } from './engine/pending-invalidations.js';
 import { Reader } from './engine/reader.js';
 import { StaleServer } from './engine/stale.js';
 import { TieredReader } from './engine/tiered-reader.js';
@@ -53,6 +54,7 @@ export class VersionedCache {
   private readonly invalidator: Invalidator;
   /** The in-process tier (`l1` option), or undefined. */
   readonly l1: L1Tier | undefined;
+  private readonly pending: PendingInvalidations;
 
   constructor(options: CacheOptions = {}) {
     this.options = resolveCacheOptions(options);
@@ -62,14 +64,26 @@ export class VersionedCache {
     if (store) this.store = store;
     else if (redis !== undefined) this.store = new RedisStore(redis, { commandTimeoutMs: timeoutMs });
     else this.store = new MemoryStore(memory);
-    this.guard = new CallGuard({ store: this.store, timeoutMs, onError });
+    this.guard = new CallGuard({ store: this.store, timeoutMs, onError, breaker: this.options.breaker });
+    const pending = new PendingInvalidations(
+      this.guard,
+      this.keys,
+      this.store,
+      this.options.pendingInvalidations,
+      (ns, deadline, recovery) => this.invalidator.bump(ns, deadline, recovery),
+    );
+    this.pending = pending;
     this.policies = new CallPolicies(ttlMs);
     const entries = new EntryDecoder(this.guard);
     this.entries = entries;
     this.reader = new Reader(this.store, this.keys, this.guard, entries);
     this.l1 = createL1Tier(this.options.l1, this.store, this.keys, (error) => this.guard.report(error));
     this.locator = this.l1 ? new TieredReader(this.reader, this.l1) : this.reader;
-    this.filler = new Filler(this.store, this.keys, this.guard, entries, this.background, { lease, jitter });
+    this.filler = new Filler(this.store, this.keys, this.guard, entries, this.background, {
+      lease,
+      jitter,
+      mayStore: (namespaces) => pending.count === 0 || !pending.blocks(namespaces),
+    });
     this.stale = new StaleServer(this.guard, entries, this.filler, this.background);
     this.warmer = new WarmPublisher(
       this.store,
@@ -105,18 +119,22 @@ export class VersionedCache {
   /**
    * Makes every entry of the namespace(s) stale at once: one atomic version bump per namespace,
    * whatever the number of entries. Rejects when the store cannot be reached, because an
-   * invalidation that silently did not happen would serve stale data.
+   * invalidation that silently did not happen would serve stale data; with `onFailure: 'recover'`
+   * it is queued instead and retried until it lands (see docs/breaker.md).
    */
   async invalidate(namespaces: Namespaces, options?: InvalidateOptions): Promise<void> {
     const list = normaliseNamespaces(namespaces);
-    const { warm } = checkInvalidateOptions(options);
+    const { warm, onFailure: failure } = checkInvalidateOptions(options);
+    const onFailure = assertOnFailure(failure, this.options.durability !== false);
     if (this.background.closed)
       throw new VersionedCacheError('VC_CLOSED', 'versioned-cache: the cache is closed');
     // A durable bump waits for the replicas too, within their own timeout.
     const deadline = this.guard.begin(this.invalidator.waitMs);
     const done = Promise.all(
       list.map((ns) =>
-        warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
+        this.pending.invalidate(ns, onFailure, () =>
+          warm ? this.warmer.publish(ns, deadline) : this.invalidator.invalidate(ns, deadline),
+        ),
       ),
     );
     // close() waits for it, a coalesced trailing bump included: closing the store under it would
@@ -156,6 +174,9 @@ export class VersionedCache {
     const deadline = this.guard.begin();
     if (this.background.closed)
       return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'), 'closed');
+    // An invalidation of the namespace waits to be made: its old generation must not be served.
+    if (this.pending.count !== 0 && this.pending.blocks(call.namespaces))
+      return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'), 'invalidation-pending');
     const located = await this.locator.locate(call, deadline);
     if (located === FAILED) return answered(call, deadline, this.filler.computeOnly(call, 'BYPASS'));
     const { entry } = located;
@@ -178,6 +199,7 @@ export class VersionedCache {
     if (this.background.closed) return;
     await this.background.close();
     await Promise.all([this.filler.drain(), this.stale.drain()]);
+    await this.pending.close();
     await this.l1?.close();
     if (this.ownsStore) await this.store.close();
   }

@@ -11,7 +11,11 @@ export type VersionedCacheErrorCode =
   | 'VC_REFRESH_FAILED'
   /** A durable invalidation reached fewer replicas than asked in time: it may not survive a failover. */
   | 'VC_NOT_DURABLE'
-  | 'VC_CLOSED';
+  | 'VC_CLOSED'
+  /** A Redis node's circuit breaker opened: calls skip that node until it recovers. */
+  | 'VC_CIRCUIT_OPEN'
+  /** An invalidation asked to recover, but the queue of pending invalidations is full. */
+  | 'VC_INVALIDATION_QUEUE_FULL';
 
 export class VersionedCacheError extends Error {
   override readonly name: string = 'VersionedCacheError';

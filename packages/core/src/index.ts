@@ -12,6 +12,8 @@ export type { Codec } from './codec.js';
 export { bufferCodec, jsonCodec } from './codec.js';
 export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
+export type { BreakerEvent, InvalidationEvent } from './engine/breaker-events.js';
+export type { BreakerOptions, PendingInvalidationOptions } from './engine/breaker-options.js';
 export type {
   BypassReason,
   CallFields,

@@ -1,5 +1,11 @@
 import type { Duration } from './duration.js';
 import { parseDuration } from './duration.js';
+import {
+  BREAKER_OPTION_NAMES,
+  type BreakerCacheOptions,
+  type ResolvedBreakerCacheOptions,
+  resolveBreakerOptions,
+} from './engine/breaker-options.js';
 import type { VersionedCacheError } from './errors.js';
 import { VersionedCacheTypeError } from './errors.js';
 import { assertPrefix } from './keys.js';
@@ -33,7 +39,7 @@ export interface LeaseOptions {
   pollInterval?: Duration;
 }
 
-export interface CacheOptions {
+export interface CacheOptions extends BreakerCacheOptions {
   /**
    * Redis to use: a URL (`redis://…`, `rediss://…`), ioredis options (Sentinel included), or an
    * ioredis `Redis` or `Cluster` instance, which the cache uses but never closes.
@@ -119,7 +125,7 @@ export interface ResolvedLease {
   pollMs: number;
 }
 
-export interface ResolvedCacheOptions {
+export interface ResolvedCacheOptions extends ResolvedBreakerCacheOptions {
   redis: RedisInput | undefined;
   store: CacheStore | undefined;
   memory: MemoryStoreOptions;
@@ -148,6 +154,7 @@ const CACHE_OPTION_NAMES = new Set<string>([
   'onError',
   'durability',
   'l1',
+  ...BREAKER_OPTION_NAMES,
 ]);
 
 /** Upper bounds of options; those that arm timers stay below a Node.js timer's limit (MAX_TIMER_MS). */
@@ -285,5 +292,6 @@ export function resolveCacheOptions(input: CacheOptions = {}): ResolvedCacheOpti
       redis !== undefined || (store !== undefined && store.kind !== 'memory'),
     ),
     l1: resolveL1Options(options.l1, options),
+    ...resolveBreakerOptions(options),
   };
 }

@@ -164,11 +164,13 @@ export function resolveTtl(value: unknown): number {
 }
 
 /** Validates `invalidate(ns, options)` options: `warm` must be a real boolean (`'no'` is truthy). */
-export function checkInvalidateOptions(value: unknown): { warm: boolean } {
-  if (value === undefined) return { warm: false };
+export function checkInvalidateOptions(value: unknown): { warm: boolean; onFailure: unknown } {
+  if (value === undefined) return { warm: false, onFailure: undefined };
   const options = assertObject('invalidate options', value);
-  assertKnownOptions('invalidate options', options, new Set(['warm']));
-  return { warm: options.warm === undefined ? false : assertBoolean('warm', options.warm) };
+  assertKnownOptions('invalidate options', options, new Set(['warm', 'onFailure']));
+  const warm = options.warm === undefined ? false : assertBoolean('warm', options.warm);
+  // `onFailure` is checked by the engine against the cache's durability (pending-invalidations.ts).
+  return { warm, onFailure: options.onFailure };
 }
 
 /**

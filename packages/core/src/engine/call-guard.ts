@@ -1,10 +1,7 @@
-import {
-  StoreTimeoutError,
-  toStoreError,
-  type VersionedCacheError,
-  VersionedCacheTypeError,
-} from '../errors.js';
+import { StoreTimeoutError, toStoreError, VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
+import { type Breaker, BreakerRegistry, REFUSED, type Route } from './breaker.js';
+import type { ResolvedBreaker } from './breaker-options.js';
 import { Deadline } from './deadline.js';
 import { failedOpen, reported } from './events.js';
 
@@ -20,6 +17,7 @@ export interface CallGuardOptions {
   store: CacheStore;
   timeoutMs: number;
   onError: ErrorListener | undefined;
+  breaker: ResolvedBreaker | false;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -32,8 +30,13 @@ const WARN_INTERVAL_MS = 60_000;
 export class CallGuard {
   private readonly listeners = new Set<ErrorListener>();
   private readonly lastWarned = new Map<string, number>();
+  /** One breaker per store node; null when turned off. */
+  readonly breakers: BreakerRegistry | null;
 
-  constructor(private readonly options: CallGuardOptions) {}
+  constructor(private readonly options: CallGuardOptions) {
+    const { store, breaker } = options;
+    this.breakers = breaker ? new BreakerRegistry(store, breaker, (error) => this.report(error)) : null;
+  }
 
   /**
    * Starts the budget of one public call (or of one piece of background work, which has its own):
@@ -54,26 +57,53 @@ export class CallGuard {
     this.listeners.delete(listener);
   }
 
-  /** Runs one store step; a fault is reported and becomes `FAILED`, never an exception. */
-  async run<T>(operation: string, deadline: Deadline, step: () => Promise<T>): Promise<Guarded<T>> {
+  /**
+   * Runs one store step; a fault is reported and becomes `FAILED`, never an exception. `route`, the
+   * key(s) the step touches, tells which node's breaker speaks for it.
+   */
+  async run<T>(
+    operation: string,
+    deadline: Deadline,
+    step: () => Promise<T>,
+    route?: Route,
+  ): Promise<Guarded<T>> {
+    const breakers = this.breakers;
+    if (breakers !== null && breakers.troubled !== 0)
+      return this.runAdmitted(operation, deadline, step, route);
     try {
       return await this.bounded(operation, deadline, step);
     } catch (error) {
-      const failure = toStoreError(operation, error);
-      this.report(failure);
-      failedOpen(operation, deadline, failure);
+      failedOpen(operation, deadline, this.fault(operation, error, null, route));
       return FAILED;
     }
   }
 
-  /** For steps whose failure the caller must hear of (invalidation): reported and rethrown. */
-  async mustRun<T>(operation: string, deadline: Deadline, step: () => Promise<T>): Promise<T> {
+  /**
+   * For steps whose failure the caller must hear of (invalidation): reported and rethrown. An open
+   * breaker rejects at once (`VC_STORE_UNAVAILABLE`, not attempted); `recovery` marks the retries of
+   * pending invalidations, the only steps a recovering breaker lets through.
+   */
+  async mustRun<T>(
+    operation: string,
+    deadline: Deadline,
+    step: () => Promise<T>,
+    route?: Route,
+    recovery = false,
+  ): Promise<T> {
+    const breakers = this.breakers;
+    let breaker: Breaker | null = null;
+    if (breakers !== null && breakers.troubled !== 0) {
+      const admitted = breakers.admit(route, recovery);
+      if (admitted === REFUSED) throw circuitOpen(operation);
+      breaker = admitted;
+    }
     try {
-      return await this.bounded(operation, deadline, step);
+      const result = await this.bounded(operation, deadline, step);
+      if (breakers !== null && (breaker !== null || breakers.troubled !== 0))
+        breakers.succeeded(breaker, route);
+      return result;
     } catch (error) {
-      const wrapped = toStoreError(operation, error);
-      this.report(wrapped);
-      throw wrapped;
+      throw this.fault(operation, error, breaker, route);
     }
   }
 
@@ -96,6 +126,40 @@ export class CallGuard {
     }
   }
 
+  /** While some breaker is not clean: a refused step fails open at once, every outcome is recorded. */
+  private async runAdmitted<T>(
+    operation: string,
+    deadline: Deadline,
+    step: () => Promise<T>,
+    route: Route | undefined,
+  ): Promise<Guarded<T>> {
+    const breakers = this.breakers!;
+    const breaker = breakers.admit(route, false);
+    // Not reported: the breaker's opening was, and a refusal per call would flood the listeners.
+    if (breaker === REFUSED) return FAILED;
+    try {
+      const result = await this.bounded(operation, deadline, step);
+      breakers.succeeded(breaker, route);
+      return result;
+    } catch (error) {
+      failedOpen(operation, deadline, this.fault(operation, error, breaker, route));
+      return FAILED;
+    }
+  }
+
+  /** Reports the fault, then counts it against its node (which may open that node's breaker). */
+  private fault(
+    operation: string,
+    error: unknown,
+    breaker: Breaker | null,
+    route: Route | undefined,
+  ): VersionedCacheError {
+    const wrapped = toStoreError(operation, error);
+    this.report(wrapped);
+    this.breakers?.failed(breaker, route, wrapped);
+    return wrapped;
+  }
+
   private warn(message: string, code: string): void {
     const now = Date.now();
     if (now - (this.lastWarned.get(code) ?? 0) < WARN_INTERVAL_MS) return;
@@ -110,9 +174,11 @@ export class CallGuard {
    * loses the race keeps running in the client and settles there unobserved.
    */
   private bounded<T>(operation: string, deadline: Deadline, step: () => Promise<T>): Promise<T> {
-    // An in-process store answers at once: no timer on its hit path, and no budget to spend.
-    if (this.options.store.boundsLatency) return step();
     const remaining = deadline.remaining();
+    // The store bounds this step by itself within what is left (an in-process store always does;
+    // a connection the cache opened, from the call on, by its command timeout): no timer per hit.
+    const bound = this.options.store.latencyBoundMs;
+    if (bound !== undefined && bound <= Math.max(0, remaining)) return step();
     if (remaining <= 0) return Promise.reject(new StoreTimeoutError(operation, deadline.budgetMs));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
@@ -141,6 +207,14 @@ export class CallGuard {
       );
     });
   }
+}
+
+/** Unavailable, as far as the caller can tell: its breaker says the node is down, so it was not tried. */
+function circuitOpen(operation: string): VersionedCacheError {
+  return new VersionedCacheError(
+    'VC_STORE_UNAVAILABLE',
+    `versioned-cache: store ${operation} not attempted: the breaker of its Redis node is open`,
+  );
 }
 
 function describe(value: unknown): string {

@@ -31,7 +31,13 @@ export interface CallFields {
 }
 
 /** Why a lookup did not use the store. */
-export type BypassReason = 'store-unavailable' | 'closed' | 'credentials' | 'no-cache';
+export type BypassReason =
+  | 'store-unavailable'
+  | 'closed'
+  | 'credentials'
+  | 'no-cache'
+  /** An invalidation of one of the namespaces waits to be made (`onFailure: 'recover'`). */
+  | 'invalidation-pending';
 
 /** `versioned-cache:hit`, `:miss`, `:stale` and `:bypass`: one per lookup, when its answer is ready. */
 export interface LookupEvent extends CallFields {

@@ -21,6 +21,8 @@ const REFRESH_LEASE = 'refresh:';
 export interface FillerOptions {
   lease: ResolvedLease | false;
   jitter: number;
+  /** False while an invalidation of one of the namespaces waits to be made: nothing is stored for it. */
+  mayStore: (namespaces: readonly string[]) => boolean;
 }
 
 /**
@@ -91,8 +93,11 @@ export class Filler {
     const token = background ? `${REFRESH_LEASE}${randomUUID()}` : randomUUID();
     const waitUntil = performance.now() + lease.maxWaitMs;
     for (;;) {
-      const grant = await this.guard.run('acquire lease', deadline, () =>
-        this.store.acquireLease(leaseKey, token, lease.ttlMs, located.entryKey),
+      const grant = await this.guard.run(
+        'acquire lease',
+        deadline,
+        () => this.store.acquireLease(leaseKey, token, lease.ttlMs, located.entryKey),
+        leaseKey,
       );
       if (grant === FAILED) return this.computeAndStore(call, located, deadline, background);
       const filled = this.filledSince(call, located, grant.entry);
@@ -146,16 +151,24 @@ export class Filler {
       return { value: stale, status: 'STALE', createdAt: located.stale!.createdAt, stored: false };
     }
     const createdAt = Date.now();
-    const encoded = this.entries.encode(call, value, createdAt, createdAt - startedAt, this.options.jitter);
+    // A pending invalidation of one of its namespaces: the entry would belong to a dead generation.
+    const encoded = this.options.mayStore(call.namespaces)
+      ? this.entries.encode(call, value, createdAt, createdAt - startedAt, this.options.jitter)
+      : null;
     if (!encoded) {
       if (held) this.keeper.release(held.leaseKey, held.token);
       return fillEnded(call, startedAt, background, { value, status: 'MISS', createdAt, stored: false });
     }
     const { bytes, ttlMs } = encoded;
-    const written = await this.guard.run('write', deadline, async () => {
-      if (!held) return this.store.set(located.entryKey, bytes, ttlMs);
-      await this.store.storeAndRelease(located.entryKey, bytes, ttlMs, held.leaseKey, held.token);
-    });
+    const written = await this.guard.run(
+      'write',
+      deadline,
+      async () => {
+        if (!held) return this.store.set(located.entryKey, bytes, ttlMs);
+        await this.store.storeAndRelease(located.entryKey, bytes, ttlMs, held.leaseKey, held.token);
+      },
+      located.entryKey,
+    );
     // The write may not have happened, nor the release with it: release on a budget of its own.
     if (written === FAILED && held) this.keeper.release(held.leaseKey, held.token);
     return fillEnded(call, startedAt, background, {
@@ -184,7 +197,12 @@ export class Filler {
       const remaining = waitUntil - performance.now();
       if (remaining <= 0) return 'timeout';
       await sleep(Math.min(pollMs, remaining));
-      const read = await this.guard.run('read', deadline, () => this.store.getMany([entryKey, leaseKey]));
+      const read = await this.guard.run(
+        'read',
+        deadline,
+        () => this.store.getMany([entryKey, leaseKey]),
+        entryKey,
+      );
       if (read === FAILED) return 'timeout';
       const entry = read[0] ? this.entries.read(read[0]) : null;
       // Only a fresh entry is the fill: an expired one kept for grace routes must not reach this caller.

@@ -55,13 +55,21 @@ export class Invalidator {
     return trailing;
   }
 
-  private async bump(ns: string, deadline: Deadline): Promise<string> {
-    const { durability } = this.options;
-    const { version, previous } = await this.guard.mustRun('invalidate', deadline, () =>
-      this.store.advanceVersion(this.keys.versionKey(ns), randomVersion(), {
-        previousKey: this.keys.previousKey(ns),
-        durability: durability || undefined,
-      }),
+  /** One bump now, not coalesced; `recovery` marks the retry of a pending invalidation. */
+  async bump(ns: string, deadline: Deadline, recovery = false): Promise<string> {
+    const versionKey = this.keys.versionKey(ns);
+    // The bump records the version it replaced, so that grace finds the previous generation even
+    // in a process that never saw it (versions move by a random step, never re-issued).
+    const { version, previous } = await this.guard.mustRun(
+      'invalidate',
+      deadline,
+      () =>
+        this.store.advanceVersion(versionKey, randomVersion(), {
+          previousKey: this.keys.previousKey(ns),
+          durability: this.options.durability || undefined,
+        }),
+      versionKey,
+      recovery,
     );
     this.reader.moved(ns, previous, version);
     invalidated(ns, version, false, deadline);

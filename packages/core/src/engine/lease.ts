@@ -41,7 +41,12 @@ export class LeaseKeeper {
   /** Releases the lease in the background, retried once; past that, its TTL frees it. */
   release(leaseKey: string, token: string): void {
     const attempt = () =>
-      this.guard.run('release lease', this.guard.begin(), () => this.store.deleteIfEquals(leaseKey, token));
+      this.guard.run(
+        'release lease',
+        this.guard.begin(),
+        () => this.store.deleteIfEquals(leaseKey, token),
+        leaseKey,
+      );
     this.background.track(attempt().then((released) => (released === FAILED ? attempt() : released)));
   }
 }

@@ -45,8 +45,11 @@ export class Reader {
   /** The current version of a namespace, created with a random start if it does not exist. */
   async version(ns: string, deadline: Deadline): Promise<string> {
     const versionKey = this.keys.versionKey(ns);
-    const [current] = await this.guard.mustRun('read version', deadline, () =>
-      this.store.getMany([versionKey]),
+    const [current] = await this.guard.mustRun(
+      'read version',
+      deadline,
+      () => this.store.getMany([versionKey]),
+      versionKey,
     );
     const version = current ? current.toString() : await this.createVersion(versionKey);
     this.remember(ns, version);
@@ -79,8 +82,11 @@ export class Reader {
     const recordKey =
       call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
     const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
-    const first = await this.guard.run('read', deadline, () =>
-      this.hitReads.getMany(recordKey ? [...base, recordKey] : base),
+    const first = await this.guard.run(
+      'read',
+      deadline,
+      () => this.hitReads.getMany(recordKey ? [...base, recordKey] : base),
+      versionKeys,
     );
     if (first === FAILED) return FAILED;
     const record = recordKey ? first[base.length] : null;
@@ -91,7 +97,12 @@ export class Reader {
       const raw = first[i];
       const version = raw
         ? raw.toString()
-        : await this.guard.run('create version', deadline, () => this.createVersion(versionKeys[i]!));
+        : await this.guard.run(
+            'create version',
+            deadline,
+            () => this.createVersion(versionKeys[i]!),
+            versionKeys[i],
+          );
       if (version === FAILED) return FAILED;
       versions.push(version);
       if (version === known[i]) continue;
@@ -110,7 +121,7 @@ export class Reader {
       // learnt them): with grace, the previous generation may still answer while one refresh runs.
       const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
       if (!previousKey) return { versions, entryKey, entry: null, stale: null };
-      const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]));
+      const read = await this.guard.run('read', deadline, () => this.store.getMany([previousKey]), entryKey);
       if (read === FAILED) return FAILED;
       const previous = read[0] ? this.entries.read(read[0]) : null;
       const stale = previous && withinGrace(previous, call.graceMs) ? previous : null;
@@ -118,8 +129,11 @@ export class Reader {
     }
 
     const previousKey = call.graceMs > 0 ? this.previousEntryKey(call, known, versions, record) : null;
-    const second = await this.guard.run('read', deadline, () =>
-      this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
+    const second = await this.guard.run(
+      'read',
+      deadline,
+      () => this.store.getMany(previousKey ? [entryKey, previousKey] : [entryKey]),
+      entryKey,
     );
     if (second === FAILED) return FAILED;
     const entry = second[0] ? this.entries.read(second[0]) : null;

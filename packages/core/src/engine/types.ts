@@ -69,6 +69,13 @@ export interface InvalidateOptions {
    * @default false
    */
   warm?: boolean;
+  /**
+   * When the version bump cannot be made (Redis down or timing out, its breaker open, no master for
+   * the slot): 'reject' the call, or 'recover': resolve, keep the namespace pending and retry until
+   * the bump lands; meanwhile this process bypasses the namespace (see docs/breaker.md).
+   * @default 'reject'
+   */
+  onFailure?: 'reject' | 'recover';
 }
 
 export interface Warmer {

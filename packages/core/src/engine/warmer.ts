@@ -58,8 +58,11 @@ export class WarmPublisher {
       const current = await this.reader.version(ns, deadline);
       const next = randomVersion();
       await this.computeWarmers(ns, next, deadline);
-      const published = await this.guard.mustRun('invalidate', deadline, () =>
-        this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
+      const published = await this.guard.mustRun(
+        'invalidate',
+        deadline,
+        () => this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
+        versionKey,
       );
       if (published) {
         this.reader.moved(ns, current, next);

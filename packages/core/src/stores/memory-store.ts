@@ -28,7 +28,7 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements CacheStore {
   readonly kind = 'memory';
-  readonly boundsLatency = true;
+  readonly latencyBoundMs = 0;
   private readonly entries: LRUCache<string, Buffer>;
   private readonly scalars = new Map<string, { value: string; expiresAt: number }>();
 

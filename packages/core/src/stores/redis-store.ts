@@ -1,8 +1,9 @@
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import { randomVersionStep, type VersionBump } from '../versions.js';
 import { keepConnected, letEnd, openRedis } from './redis-connection.js';
-import { DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
+import { classifyRedisFault, DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
 import { defineScripts, type ScriptedClient } from './redis-scripts.js';
 import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
 
@@ -53,10 +54,12 @@ export interface RedisStoreOptions {
 export class RedisStore implements CacheStore {
   readonly kind = 'redis';
   readonly client: RedisClient;
-  readonly boundsLatency: boolean;
+  readonly latencyBoundMs: number | undefined;
   private readonly ownsClient: boolean;
   private readonly isCluster: boolean;
   private readonly commandTimeoutMs: number;
+  /** Cluster only: the master serving a key's slot, as `host:port`. */
+  readonly nodeOf?: (key: string) => string;
   private readonly scripts: ScriptedClient;
   /**
    * Durable bumps go through their own connection: WAIT blocks the connection it is sent on, and
@@ -70,19 +73,27 @@ export class RedisStore implements CacheStore {
       // Any ioredis 5 or 6 client: the public type is structural, the calls are ioredis' own.
       this.client = input as unknown as RedisClient;
       this.ownsClient = false;
-      this.boundsLatency = false;
+      // A client passed in may pipeline or have no command timeout: the cache times its steps.
+      this.latencyBoundMs = undefined;
     } else {
       this.client = openRedis(input as string | RedisOptions, options.commandTimeoutMs);
       keepConnected(this.client);
       this.ownsClient = true;
-      // The command timeout starts when a command leaves, not while it waits behind a hung
-      // pipelined batch: the cache's own per-call deadline is the bound, this one a backstop.
-      this.boundsLatency = false;
+      // Without auto-pipelining ioredis starts a command's timeout when it is called, so a first
+      // step (a hit) is bounded by it; with auto-pipelining (asked for explicitly) the timeout only
+      // starts once a batch leaves, behind a hung one, and the cache's own timer is the bound.
+      const opened = (this.client as Redis).options;
+      this.latencyBoundMs = opened?.enableAutoPipelining ? undefined : opened?.commandTimeout;
       // Faults are reported per command by the cache; without a listener ioredis would log each one.
       this.client.on('error', () => {});
     }
     this.isCluster =
       this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
+    if (this.isCluster) {
+      // ioredis's slot table, the one it routes by, refreshed on MOVED and after a failover.
+      const cluster = this.client as unknown as { slots: readonly (readonly string[] | undefined)[] };
+      this.nodeOf = (key) => cluster.slots[calculateSlot(key)]?.[0] ?? 'no master';
+    }
     this.scripts = defineScripts(this.client);
   }
 
@@ -260,7 +271,12 @@ export class RedisStore implements CacheStore {
     const result: (Buffer | null)[] = new Array(keys.length).fill(null);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
-        const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!));
+        const values = await this.client.mgetBuffer(...indexes.map((i) => keys[i]!)).catch((error) => {
+          // Which master failed, for its breaker: the others answered, or may still.
+          throw Object.assign(classifyRedisFault(error) as object, {
+            node: this.nodeOf!(keys[indexes[0]!]!),
+          });
+        });
         indexes.forEach((keyIndex, i) => {
           result[keyIndex] = values[i] ?? null;
         });

@@ -36,11 +36,19 @@ export interface CacheStore {
   readonly kind: string;
 
   /**
-   * True when every command of this store settles at once by itself, without waiting in any queue
-   * (an in-process store), so the cache need not race a timer against each command on the hit path.
-   * A network store leaves it false: a client's queue can hold a command past any command timeout.
+   * Set when every command of this store settles by itself within this many milliseconds of being
+   * called (0: an in-process store, which answers at once). A step with at least that much of its
+   * call's budget left then runs without a timer of the cache's own, so a hit arms none. Leave it
+   * unset when a client's queue can hold a command past its own timeout (auto-pipelining does).
    */
-  readonly boundsLatency?: boolean;
+  readonly latencyBoundMs?: number;
+
+  /**
+   * For a store spread over several nodes (Redis Cluster): the node serving `key`, so that a fault
+   * of one node (its breaker) does not stop the others. Absent for a store of one node. A fault of a
+   * step over several nodes names the failing one as the error's `node` property.
+   */
+  nodeOf?(key: string): string;
 
   /**
    * Reads several keys in one round trip; `null` where a key is missing. On Redis Cluster the keys
