@@ -106,6 +106,14 @@ async function verify(server, scenario) {
   const xCache = second.headers.get('x-cache');
   if (scenario.kind === 'versioned' && xCache !== 'HIT')
     throw new Error(`second response has X-Cache ${xCache}, not HIT`);
+  if (scenario.requestHeaders?.['accept-encoding'] === 'gzip') {
+    // What wrk will be sent: the stored gzip variant, as a hit.
+    const headers = await responseHeaders(server.url, scenario.requestHeaders);
+    if (headers['content-encoding'] !== 'gzip' || headers['x-cache'] !== 'HIT')
+      throw new Error(
+        `a gzip request got ${headers['content-encoding'] ?? 'identity'} (${headers['x-cache']})`,
+      );
+  }
   return revalidate(server, second);
 }
 
@@ -122,6 +130,16 @@ async function revalidate(server, response) {
  * A browser's revalidation: If-None-Match alone. Not through fetch(), which adds `Cache-Control:
  * no-cache` to a conditional request, and which Express, for one, then answers in full.
  */
+function responseHeaders(url, headers) {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.headers));
+    });
+    request.once('error', reject);
+  });
+}
+
 function conditionalGet(url, etag) {
   return new Promise((resolve, reject) => {
     const request = httpGet(url, { headers: etag ? { 'if-none-match': etag } : {} }, (response) => {
@@ -157,6 +175,7 @@ async function measure(entry, redis, round) {
       connections: options.connections,
       threads: options.threads,
       pin: LOAD_PIN,
+      headers: scenario.requestHeaders,
     };
     await runWrk({ ...load, duration: options.warmup });
     const before = await server.stats();

@@ -11,13 +11,14 @@ export const FRAMEWORKS = [
 ];
 
 /** The project itself: `cacheOptions` go to createCache as they are, next to `redis` (or none for memory). */
-const versioned = (id, name, cacheOptions, store = 'redis') => ({
+const versioned = (id, name, cacheOptions, store = 'redis', extra = {}) => ({
   id,
   name,
   kind: 'versioned',
   store,
   cacheOptions,
   cached: true,
+  ...extra,
 });
 
 /**
@@ -31,6 +32,12 @@ export const SCENARIOS = [
   versioned('vc-redis', 'versioned-cache, Redis', {}),
   versioned('vc-memory', 'versioned-cache, memory store', {}, 'memory'),
   versioned('vc-l1', 'versioned-cache, Redis + L1', { l1: true }),
+  // A gzip client served from the variant stored at fill time (`compress`): no compression per hit.
+  versioned('vc-memory-gzip', 'versioned-cache, memory store, gzip variant', {}, 'memory', {
+    httpOptions: { compress: true },
+    requestHeaders: { 'accept-encoding': 'gzip' },
+    frameworks: ['express', 'koa', 'fastify'],
+  }),
   {
     id: 'apicache',
     name: 'apicache (memory)',

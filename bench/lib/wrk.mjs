@@ -23,8 +23,9 @@ export async function wrkVersion() {
 }
 
 /** `pin` is a taskset prefix (['taskset', '-c', '1']) or []. */
-export async function runWrk({ url, duration, connections, threads, pin }) {
+export async function runWrk({ url, duration, connections, threads, pin, headers = {} }) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', duration, '--timeout', '10s'];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
   const command = [...pin, 'wrk', ...args, '-s', SCRIPT, url];
   const { stdout } = await run(command[0], command.slice(1), { maxBuffer: 1 << 20 });
   const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));

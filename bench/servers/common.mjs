@@ -29,6 +29,11 @@ export function readScenario() {
 }
 
 /** The versioned cache of a scenario; the runner builds one too, to learn whether the core accepts its options. */
+/** The middleware's options for a scenario: the cache, plus the scenario's HTTP options. */
+export function middlewareOptions(scenario, redisUrl) {
+  return { cache: createScenarioCache(scenario, redisUrl), ...scenario.httpOptions };
+}
+
 export function createScenarioCache(scenario, redisUrl) {
   const store = scenario.store === 'redis' ? { redis: redisUrl } : {};
   const cache = createCache({ ...store, ttl: TTL, ...scenario.cacheOptions });

@@ -19,7 +19,7 @@ switch (scenario.kind) {
   case 'versioned':
     await app.register(versionedCache, {
       namespace: common.NAMESPACE,
-      cache: common.createScenarioCache(scenario, redisUrl),
+      ...common.middlewareOptions(scenario, redisUrl),
     });
     app.get('/data', route);
     break;

@@ -23,7 +23,7 @@ switch (scenario.kind) {
     break;
   }
   case 'versioned':
-    app.use(versionedCache(common.NAMESPACE, { cache: common.createScenarioCache(scenario, redisUrl) }));
+    app.use(versionedCache(common.NAMESPACE, common.middlewareOptions(scenario, redisUrl)));
     app.use(route);
     break;
   case 'koa-cash': {
