@@ -32,6 +32,7 @@ import {
   VersionedCacheModule,
 } from '@versioned-cache/nestjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRedis } from './support/redis-server.js';
 
 // What the shared HTTP spec cannot say in every framework's idiom: Nest's decorators, exception
 // filters, @Res(), dependency injection, module options and shutdown, on both platforms.
@@ -268,6 +269,30 @@ describe.each<Platform>(['express', 'fastify'])('NestJS module on %s', (platform
     expect((await call('/reports/summary')).cache).toBe('HIT');
     await call('/reports/touch-named', { method: 'POST', headers: { 'x-ns': 'app' } });
     expect((await call('/reports/summary')).cache).toBe('MISS');
+  });
+
+  it('@Invalidates in one app makes the next GET a MISS with new content in another app on the same Redis', async () => {
+    const redis = await startRedis();
+    closers.push(() => redis.stop());
+    // Two apps with caches of their own (their own connections and version memos), as two
+    // processes of one service would have: only Redis joins them.
+    const apps = [];
+    for (let i = 0; i < 2; i++) {
+      const cache = createCache({ redis: redis.url, jitter: 0, timeout: '5s' });
+      closers.push(() => cache.close());
+      const module = VersionedCacheModule.forRoot({ namespace: 'app', cache });
+      apps.push(await serve(platform, [module], [ReportsController, LiveController]));
+    }
+    const [a, b] = apps as [Awaited<ReturnType<typeof serve>>, Awaited<ReturnType<typeof serve>>];
+    const first = await a.call('/reports/summary');
+    expect(first.cache).toBe('MISS');
+    const shared = await b.call('/reports/summary');
+    expect([shared.cache, shared.text]).toEqual(['HIT', first.text]);
+    expect((await a.call('/reports/touch', { method: 'POST' })).status).toBe(201);
+    const after = await b.call('/reports/summary');
+    expect(after.cache).toBe('MISS');
+    expect(JSON.parse(after.text).computed).toBeGreaterThan(JSON.parse(first.text).computed);
+    expect((await a.call('/reports/summary')).text).toBe(after.text);
   });
 
   it('with global: false, caches only the controllers that use the interceptor', async () => {
