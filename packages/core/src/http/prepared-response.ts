@@ -73,7 +73,10 @@ export function respondStored(
   if (statusHeader) headers[statusHeader] = status;
   const body = head || hasNoBody(source.status) ? null : chosen.body;
   const response = { status: source.status, headers, body };
-  if (!byCoding) lastBuiltByCoding.set(source, (byCoding = new Map()));
+  if (!byCoding) {
+    byCoding = new Map();
+    lastBuiltByCoding.set(source, byCoding);
+  }
   if (byCoding.has(accept) || byCoding.size < MAX_ACCEPT_ENCODINGS)
     byCoding.set(accept, { date, age, status, head, response });
   return response;
