@@ -1,10 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { forgetDir, killProcess, trackDir, trackProcess } from './processes.js';
+import { forgetDir, killProcess, trackDir } from './processes.js';
+import { spawnRedis } from './redis-server.js';
 import { waitUntil } from './wait.js';
 
 const run = promisify(execFile);
@@ -76,31 +77,15 @@ export async function startRedisCluster(
   const total = masters * (1 + replicas);
   const ports = await freeClusterPorts(total);
   const children: ChildProcess[] = ports.map((port) =>
-    trackProcess(
-      spawn(
-        'redis-server',
-        [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '2000',
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-          ...extra,
-        ],
-        { stdio: 'ignore' },
-      ),
-    ),
+    spawnRedis(port, dir, [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '2000',
+      ...extra,
+    ]),
   );
   const stop = async () => {
     await Promise.all(children.map(killProcess));

@@ -59,7 +59,8 @@ async function waitForPing(port: number): Promise<void> {
   }
 }
 
-function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
+/** A redis-server without persistence on a loopback port, registered so that it is always stopped. */
+export function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
   const child = spawn(
     'redis-server',
     [
