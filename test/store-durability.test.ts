@@ -65,6 +65,35 @@ describe('durable version bumps', () => {
     }
   });
 
+  it('a durable compare-and-set is one pipelined script and WAIT, and the replica holds what it acknowledged', async () => {
+    const key = 'dur:{cas}:version';
+    await store.bumpVersion(key, '4000000000', { durability: { replicas: 1, timeoutMs: 5_000 } });
+    let replaced = false;
+    const delta = await commandDelta(master, async () => {
+      replaced = await store.compareAndSet(key, '4000000000', '4000000777', 'dur:{cas}:previous', {
+        replicas: 1,
+        timeoutMs: 5_000,
+      });
+    });
+    expect(replaced).toBe(true);
+    const { replconf, ...sent } = delta;
+    expect(replconf).toBeGreaterThanOrEqual(1);
+    // The script's first use on the durable connection goes out as EVAL, later ones as EVALSHA.
+    const { eval: evals = 0, evalsha = 0, ...rest } = sent;
+    expect({ scripts: evals + evalsha, ...rest }).toEqual({ scripts: 1, get: 1, set: 2, wait: 1 });
+    expect(await replica.admin.get(key)).toBe('4000000777');
+    expect(await replica.admin.get('dur:{cas}:previous')).toBe('4000000000>4000000777');
+    replica.pause();
+    try {
+      const refused = await rejection(
+        store.compareAndSet(key, '4000000777', '4000000999', undefined, { replicas: 1, timeoutMs: 300 }),
+      );
+      expect(isVersionedCacheError(refused) && refused.code).toBe('VC_NOT_DURABLE');
+    } finally {
+      replica.resume();
+    }
+  });
+
   it('reject when more replicas are asked for than exist', async () => {
     const refused = await rejection(
       store.bumpVersion('dur:{c}:version', '7000000000', { durability: { replicas: 2, timeoutMs: 200 } }),
@@ -101,6 +130,32 @@ describe('durable version bumps', () => {
       await cache.close();
     }
   });
+  it('through the cache: a warm invalidation is acknowledged by the replica, or rejected when it is not', async () => {
+    const cache = createCache({
+      redis: master.url,
+      prefix: 'warmdur',
+      timeout: '2s',
+      durability: { replicas: 1, timeout: '1s' },
+    });
+    let computed = 0;
+    cache.addWarmer({ namespaces: 'reports', key: 'summary', compute: () => `summary ${++computed}` });
+    try {
+      expect(await cache.getOrSet('reports', 'summary', () => `summary ${++computed}`)).toBe('summary 1');
+      await cache.invalidate('reports', { warm: true });
+      const published = await cache.version('reports');
+      // Acknowledged: the replica already holds the published version, so a failover now keeps it.
+      const [versionKey] = (await master.admin.keys('warmdur*reports*version')) as string[];
+      expect(await replica.admin.get(versionKey!)).toBe(published);
+      expect(await cache.getOrSet('reports', 'summary', () => 'never')).toBe('summary 2');
+      replica.pause();
+      const refused = await rejection(cache.invalidate('reports', { warm: true }));
+      expect(isVersionedCacheError(refused) && refused.code).toBe('VC_NOT_DURABLE');
+    } finally {
+      replica.resume();
+      await cache.close();
+    }
+  });
+
   it("through the cache: the invalidation's deadline is the timeout plus the replicas' wait", async () => {
     const cache = createCache({
       redis: master.url,

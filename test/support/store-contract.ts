@@ -192,6 +192,17 @@ export function storeContractSuite(name: string, makeStore: () => CacheStore | P
       expect(await store.getMany([key('absent')])).toEqual([null]);
     });
 
+    it('compareAndSet asking for replicas the store lacks: a mismatch stays false, a replacement is refused', async () => {
+      const none = { replicas: 1, timeoutMs: 100 };
+      await store.setIfAbsent(key('v'), '10');
+      expect(await store.compareAndSet(key('v'), '11', '12', undefined, none)).toBe(false);
+      const refused = await store.compareAndSet(key('v'), '10', '12', undefined, none).then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      );
+      expect(refused).toBe('VC_NOT_DURABLE');
+    });
+
     it('deleteIfEquals deletes only while the key holds the expected value', async () => {
       await store.setIfAbsent(key('lease'), 'token-a', 10_000);
       expect(await store.deleteIfEquals(key('lease'), 'token-b')).toBe(false);

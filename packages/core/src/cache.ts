@@ -92,6 +92,7 @@ export class VersionedCache {
       this.policies,
       this.reader,
       this.filler,
+      this.options.durability,
     );
     this.invalidator = new Invalidator(this.store, this.keys, this.guard, this.reader, {
       intervalMs: this.options.invalidationIntervalMs,

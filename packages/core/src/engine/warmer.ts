@@ -1,6 +1,6 @@
 import { VersionedCacheError, VersionedCacheTypeError } from '../errors.js';
 import type { KeySchema } from '../keys.js';
-import type { CacheStore } from '../stores/store.js';
+import type { CacheStore, DurabilityRequest } from '../stores/store.js';
 import { randomVersion } from '../versions.js';
 import type { CallGuard, Deadline } from './call-guard.js';
 import type { CallPolicies } from './call-policy.js';
@@ -13,7 +13,8 @@ const PUBLISH_ATTEMPTS = 3;
 
 /**
  * Warm invalidation: compute the registered warmers' entries under a fresh, unpublished version,
- * then publish it with a compare-and-set, so that no reader sees the miss.
+ * then publish it with a compare-and-set, so that no reader sees the miss. With durability, the
+ * publish is acknowledged by replicas as a plain bump is (`VC_NOT_DURABLE` otherwise).
  */
 export class WarmPublisher {
   private readonly warmers = new Map<string, Set<Warmer>>();
@@ -25,6 +26,7 @@ export class WarmPublisher {
     private readonly policies: CallPolicies,
     private readonly reader: Reader,
     private readonly filler: Filler,
+    private readonly durability: DurabilityRequest | false,
   ) {}
 
   add(warmer: Warmer): () => void {
@@ -61,7 +63,14 @@ export class WarmPublisher {
       const published = await this.guard.mustRun(
         'invalidate',
         deadline,
-        () => this.store.compareAndSet(versionKey, current, next, this.keys.previousKey(ns)),
+        () =>
+          this.store.compareAndSet(
+            versionKey,
+            current,
+            next,
+            this.keys.previousKey(ns),
+            this.durability || undefined,
+          ),
         versionKey,
       );
       if (published) {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { VersionedCacheError } from '../errors.js';
 import { encodePreviousRecord, randomVersionStep, type VersionBump } from '../versions.js';
-import type { BumpOptions, CacheStore, LeaseGrant } from './store.js';
+import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
 
 const FOREVER = Number.POSITIVE_INFINITY;
 const INTEGER = /^-?\d+$/;
@@ -71,22 +71,23 @@ export class MemoryStore implements CacheStore {
         expiresAt: FOREVER,
       });
     }
-    const replicas = options.durability?.replicas ?? 0;
-    if (replicas > 0) {
-      throw new VersionedCacheError(
-        'VC_NOT_DURABLE',
-        `versioned-cache: version ${version} of ${key} reached 0 of ${replicas} replicas: the memory store has none`,
-      );
-    }
+    assertNoReplicasAsked(key, version, options.durability);
     return { version, previous: current ?? null };
   }
 
-  async compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean> {
+  async compareAndSet(
+    key: string,
+    expected: string,
+    next: string,
+    previousKey?: string,
+    durability?: DurabilityRequest,
+  ): Promise<boolean> {
     if (this.readScalar(key) !== expected) return false;
     this.scalars.set(key, { value: next, expiresAt: FOREVER });
     if (previousKey !== undefined) {
       this.scalars.set(previousKey, { value: encodePreviousRecord(expected, next), expiresAt: FOREVER });
     }
+    assertNoReplicasAsked(key, next, durability);
     return true;
   }
 
@@ -148,4 +149,18 @@ export class MemoryStore implements CacheStore {
     }
     return scalar.value;
   }
+}
+
+/** The memory store has no replicas: a write that must reach some is refused, as Redis's WAIT would. */
+function assertNoReplicasAsked(
+  key: string,
+  version: string,
+  durability: DurabilityRequest | undefined,
+): void {
+  const replicas = durability?.replicas ?? 0;
+  if (replicas === 0) return;
+  throw new VersionedCacheError(
+    'VC_NOT_DURABLE',
+    `versioned-cache: version ${version} of ${key} reached 0 of ${replicas} replicas: the memory store has none`,
+  );
 }

@@ -3,6 +3,7 @@ import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { VersionedCacheError } from '../errors.js';
 import { randomVersionStep, type VersionBump } from '../versions.js';
 import { keepConnected, letEnd, openRedis } from './redis-connection.js';
+import { DurableConnection } from './redis-durable.js';
 import { classifyRedisFault, DOWN_STATES, rethrowRedisFault } from './redis-faults.js';
 import { defineScripts, type ScriptedClient } from './redis-scripts.js';
 import type { BumpOptions, CacheStore, DurabilityRequest, LeaseGrant } from './store.js';
@@ -61,11 +62,8 @@ export class RedisStore implements CacheStore {
   /** Cluster only: the master serving a key's slot, as `host:port`. */
   readonly nodeOf?: (key: string) => string;
   private readonly scripts: ScriptedClient;
-  /**
-   * Durable bumps go through their own connection: WAIT blocks the connection it is sent on, and
-   * the hit path's pipelined reads must not queue behind it. Opened on the first durable bump.
-   */
-  private durable: { client: RedisClient; scripts: ScriptedClient; timeoutMs: number } | undefined;
+  /** Durable writes (bumps and warm publishes) and their WAIT, on a connection of their own. */
+  private readonly durable: DurableConnection;
 
   constructor(input: RedisInput, options: RedisStoreOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs;
@@ -95,6 +93,9 @@ export class RedisStore implements CacheStore {
       this.nodeOf = (key) => cluster.slots[calculateSlot(key)]?.[0] ?? 'no master';
     }
     this.scripts = defineScripts(this.client);
+    this.durable = new DurableConnection(this.client, this.commandTimeoutMs, (client) =>
+      this.closeClient(client),
+    );
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
@@ -136,32 +137,32 @@ export class RedisStore implements CacheStore {
       const [version, previous] = await this.scripts.vcAdvanceVersion(...args).catch(rethrowRedisFault);
       return { version: String(version), previous: previous === null ? null : String(previous) };
     }
-    const durable = this.durableConnection(durability);
-    // One round trip: the bump and the WAIT for it leave in one write on the same connection.
-    const pipeline = (durable.client.pipeline() as unknown as ScriptedPipeline)
-      .vcAdvanceVersion(...args)
-      .wait(durability.replicas, durability.timeoutMs);
-    const replies = await pipeline.exec().catch(rethrowRedisFault);
-    const [bumpError, bump] = replies?.[0] ?? [new Error('Connection is closed.'), null];
-    if (bumpError) rethrowRedisFault(bumpError);
-    const [waitError, acknowledged] = replies?.[1] ?? [new Error('Connection is closed.'), null];
-    if (waitError) rethrowRedisFault(waitError);
-    const [version, previous] = bump as [string, string | null];
-    if (Number(acknowledged) < durability.replicas) {
-      throw new VersionedCacheError(
-        'VC_NOT_DURABLE',
-        `versioned-cache: version ${String(version)} of ${key} reached ${String(acknowledged)} of ${durability.replicas} replicas within ${durability.timeoutMs} ms; a failover now could lose it`,
-      );
-    }
+    const { reply, acknowledged } = await this.durable.run(durability, (pipeline) =>
+      pipeline.vcAdvanceVersion(...args),
+    );
+    const [version, previous] = reply as [string, string | null];
+    assertDurable(key, String(version), acknowledged, durability);
     return { version: String(version), previous: previous === null ? null : String(previous) };
   }
 
-  async compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean> {
+  async compareAndSet(
+    key: string,
+    expected: string,
+    next: string,
+    previousKey?: string,
+    durability?: DurabilityRequest,
+  ): Promise<boolean> {
     this.assertUsable();
-    const reply = await this.scripts
-      .vcCompareAndSet(key, previousKey ?? key, expected, next, previousKey ? '1' : '0')
-      .catch(rethrowRedisFault);
-    return reply === 1;
+    const args = [key, previousKey ?? key, expected, next, previousKey ? '1' : '0'] as const;
+    if (!durability || durability.replicas === 0) {
+      return (await this.scripts.vcCompareAndSet(...args).catch(rethrowRedisFault)) === 1;
+    }
+    const { reply, acknowledged } = await this.durable.run(durability, (pipeline) =>
+      pipeline.vcCompareAndSet(...args),
+    );
+    if (reply !== 1) return false;
+    assertDurable(key, next, acknowledged, durability);
+    return true;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
@@ -200,10 +201,7 @@ export class RedisStore implements CacheStore {
   }
 
   async close(): Promise<void> {
-    const durable = this.durable?.client;
-    this.durable = undefined;
-    // The durable connection is always the store's own, even on a caller's client.
-    if (durable) await this.closeClient(durable);
+    await this.durable.close();
     if (this.ownsClient) await this.closeClient(this.client);
   }
 
@@ -230,24 +228,6 @@ export class RedisStore implements CacheStore {
     });
     await Promise.race([ended, bound]);
     clearTimeout(timer);
-  }
-
-  private durableConnection(durability: DurabilityRequest): NonNullable<RedisStore['durable']> {
-    if (this.durable && this.durable.timeoutMs >= durability.timeoutMs) return this.durable;
-    const previous = this.durable?.client;
-    // Its command timeout covers the WAIT: the bump's own bound plus the replicas' allowance.
-    const commandTimeout = this.commandTimeoutMs + durability.timeoutMs;
-    const client =
-      this.client instanceof Cluster
-        ? this.client.duplicate(undefined, {
-            redisOptions: { ...this.client.options.redisOptions, commandTimeout },
-          })
-        : this.client.duplicate({ commandTimeout, enableAutoPipelining: false });
-    client.on('error', () => {});
-    keepConnected(client);
-    this.durable = { client, scripts: defineScripts(client), timeoutMs: durability.timeoutMs };
-    if (previous) void this.closeClient(previous);
-    return this.durable;
   }
 
   private assertUsable(): void {
@@ -286,8 +266,15 @@ export class RedisStore implements CacheStore {
   }
 }
 
-interface ScriptedPipeline {
-  vcAdvanceVersion(...args: Parameters<ScriptedClient['vcAdvanceVersion']>): ScriptedPipeline;
-  wait(replicas: number, timeoutMs: number): ScriptedPipeline;
-  exec(): Promise<[Error | null, unknown][] | null>;
+function assertDurable(
+  key: string,
+  version: string,
+  acknowledged: number,
+  durability: DurabilityRequest,
+): void {
+  if (acknowledged >= durability.replicas) return;
+  throw new VersionedCacheError(
+    'VC_NOT_DURABLE',
+    `versioned-cache: version ${version} of ${key} reached ${acknowledged} of ${durability.replicas} replicas within ${durability.timeoutMs} ms; a failover now could lose it`,
+  );
 }

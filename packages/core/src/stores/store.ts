@@ -74,9 +74,17 @@ export interface CacheStore {
 
   /**
    * Atomically replaces `expected` by `next`; false when the key held something else. With
-   * `previousKey`, records `expected` there as the previous version, in the same step.
+   * `previousKey`, records `expected` there as the previous version, in the same step. With
+   * `durability`, a replacement resolves only once that many replicas hold it, else rejects with
+   * `VC_NOT_DURABLE` (as `advanceVersion` does).
    */
-  compareAndSet(key: string, expected: string, next: string, previousKey?: string): Promise<boolean>;
+  compareAndSet(
+    key: string,
+    expected: string,
+    next: string,
+    previousKey?: string,
+    durability?: DurabilityRequest,
+  ): Promise<boolean>;
 
   /** Deletes the key only while it still holds `expected` (releasing a lease we own). */
   deleteIfEquals(key: string, expected: string): Promise<boolean>;
