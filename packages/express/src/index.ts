@@ -50,7 +50,6 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
   const middleware: RequestHandler = (req, res, next) => {
     const request = { method: req.method, url: req.originalUrl, headers: req.headers };
     const { state, step } = policies.enter(app, req, request, req);
-    req.cache = state;
     if (step === 'lookup') return serve(app, req, res, next, state);
     if (step === 'replay') captureInto(res, state, undefined, () => req.route === undefined);
     else if (step === 'mutation') endAfter(res, () => state.invalidateAfter(req.method, res.statusCode));

@@ -7,6 +7,7 @@ import {
   type HttpResponse,
   isMutation,
   type Namespaces,
+  overHeaders,
   Replays,
   type RequestCache,
   RequestCacheState,
@@ -128,8 +129,7 @@ const plugin: FastifyPluginAsync<FastifyCacheOptions> = async (instance, options
  */
 function writeHit(reply: FastifyReply, response: HttpResponse): void {
   reply.hijack();
-  const headers = { ...reply.getHeaders(), ...response.headers } as HttpResponse['headers'];
-  writeResponse(reply.raw, { ...response, headers });
+  writeResponse(reply.raw, overHeaders(reply.getHeaders(), response));
 }
 
 /**

@@ -56,7 +56,6 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
   const middleware: Middleware = async (ctx, next) => {
     const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
     const { state, step } = policies.enter(app, ctx, request, ctx);
-    ctx.cache = state;
     if (step === 'lookup') return serve(app, ctx, next, state);
     await next();
     if (step === 'mutation') await state.invalidateAfter(ctx.method, ctx.status);
@@ -153,7 +152,8 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
 function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHeaders: boolean): void {
   prepareResponse(ctx.res, headers, replaceHeaders); // koa-compress in front is watched
   ctx.status = status;
-  // Koa sends no body for these, or for HEAD; Content-Length comes from the headers below.
-  if (status !== 204 && status !== 304) ctx.body = body ?? EMPTY;
-  ctx.set(headers);
+  const sendsBody = status !== 204 && status !== 304; // Koa sends none for these, or for HEAD
+  if (sendsBody && !body) ctx.body = EMPTY; // a HEAD's: before the headers, the stored length wins
+  ctx.set(headers); // before the bytes: with Content-Type set, Koa's setter looks no type up
+  if (sendsBody && body) ctx.body = body;
 }

@@ -10,11 +10,12 @@ import type { ResponseHeaders } from './response-codec.js';
  * validator (RFC 9110 §8.8.1). Until the headers go out, this watches the response the cache wrote:
  * when a Content-Encoding other than the cache's own is set over the cache's strong ETag, the ETag
  * goes out weak (If-None-Match compares weakly, so revalidation still gives 304) and Vary names
- * Accept-Encoding. Header setters are the only reliable moment: a compressor decides in its
- * `writeHead` hook (`on-headers`) or after the handler (Koa), always through `setHeader` or the
- * headers `writeHead` is given.
+ * Accept-Encoding. A compressor decides in its `writeHead` hook (`on-headers`), always through
+ * `setHeader` or the headers `writeHead` is given, or after the handler (Koa), before `writeHead`.
+ * `setters: false` watches `writeHead` alone: enough when no compressor wrapped `res` (Koa's
+ * koa-compress sets its headers before Koa writes them), and cheaper.
  */
-export function watchDownstreamEncoding(res: ServerResponse, sent: ResponseHeaders): void {
+export function watchDownstreamEncoding(res: ServerResponse, sent: ResponseHeaders, setters = true): void {
   const etag = headerValue(sent.etag);
   if (etag === undefined || etag.startsWith('W/') || res.headersSent) return;
   const own = headerValue(sent['content-encoding'])?.toLowerCase();
@@ -34,12 +35,14 @@ export function watchDownstreamEncoding(res: ServerResponse, sent: ResponseHeade
       appendVary(typeof vary === 'number' ? String(vary) : vary, ['accept-encoding']),
     );
   };
-  res.setHeader = function (this: ServerResponse, name: string, value: Parameters<typeof setHeader>[1]) {
-    setHeader.call(this, name, value);
-    const lower = name.toLowerCase();
-    if (lower === 'content-encoding' || lower === 'etag') weaken();
-    return this;
-  } as ServerResponse['setHeader'];
+  if (setters) {
+    res.setHeader = function (this: ServerResponse, name: string, value: Parameters<typeof setHeader>[1]) {
+      setHeader.call(this, name, value);
+      const lower = name.toLowerCase();
+      if (lower === 'content-encoding' || lower === 'etag') weaken();
+      return this;
+    } as ServerResponse['setHeader'];
+  }
   let restored = false;
   res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
     if (restored) return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
@@ -56,7 +59,7 @@ export function watchDownstreamEncoding(res: ServerResponse, sent: ResponseHeade
       // An on-headers compressor (`compression`) sets Content-Encoding in here, through setHeader.
       return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
     } finally {
-      res.setHeader = setHeader;
+      if (setters) res.setHeader = setHeader;
       res.writeHead = writeHead;
     }
   } as ServerResponse['writeHead'];

@@ -18,6 +18,7 @@ export {
   captureInto,
   dispatchNode,
   endAfter,
+  overHeaders,
   prepareResponse,
   serveNode,
   writeResponse,

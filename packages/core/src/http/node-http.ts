@@ -99,19 +99,36 @@ export function captureInto<Req>(
 
 /** Writes a response the core decided on; `replaceHeaders` drops the headers the handler set first. */
 export function writeResponse(res: ServerResponse, response: HttpResponse, replaceHeaders = false): void {
-  prepareResponse(res, response.headers, replaceHeaders);
+  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
+  // The headers leave in this call: only a compressor that already wrapped `res` (as `compression`
+  // does, through its methods) can still change the coding. A response nobody wrapped, a hit's in
+  // the common case, is written without the watch and its two closures.
+  if (isWrapped(res)) watchDownstreamEncoding(res, response.headers);
   res.writeHead(response.status, response.headers);
   res.end(response.body ?? undefined);
 }
 
+/** `response` over the headers set before it (a framework's, CORS): the same object when there are none. */
+export function overHeaders(before: Readonly<Record<string, unknown>>, response: HttpResponse): HttpResponse {
+  if (Object.keys(before).length === 0) return response;
+  return { ...response, headers: { ...before, ...response.headers } as ResponseHeaders };
+}
+
+const WRAPPABLE = ['writeHead', 'setHeader', 'write', 'end'] as const;
+
+function isWrapped(res: ServerResponse): boolean {
+  for (const method of WRAPPABLE) if (Object.hasOwn(res, method)) return true;
+  return false;
+}
+
 /**
- * Before a response the core decided on goes out on `res`, by `writeResponse()` or the framework
- * (Koa's `ctx.body`): the handler's headers are dropped when `replaceHeaders`, and a compressor in
- * front of the cache is watched (`watchDownstreamEncoding()`).
+ * Before a response the core decided on goes out on `res` through the framework (Koa's `ctx.body`):
+ * the handler's headers are dropped when `replaceHeaders`, and a compressor in front of the cache is
+ * watched (`watchDownstreamEncoding()`), at `writeHead` only unless something wrapped `res`.
  */
 export function prepareResponse(res: ServerResponse, headers: ResponseHeaders, replaceHeaders = false): void {
   if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
-  watchDownstreamEncoding(res, headers);
+  watchDownstreamEncoding(res, headers, isWrapped(res));
 }
 
 /** Holds `res.end()` until `before()` settles (`invalidateOnMutation`: the new version is written first). */
