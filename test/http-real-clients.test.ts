@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import fastifyCompress from '@fastify/compress';
@@ -281,6 +281,25 @@ const inFront: Record<string, Build> = {
       ctx.body = BIG;
     });
     return { url: await listen(createServer(app.callback()), cache), cache, runs, statuses: [] };
+  },
+  // The cache first in Koa's chain (nothing of Koa in front), the compressor around the whole app.
+  async 'koa, compression around the app'(options) {
+    const cache = createCache();
+    const runs = new Map<string, number>();
+    const app = new Koa();
+    app.use(koaCache('cmp', { cache, ...options }));
+    app.use((ctx) => {
+      runs.set('/big', (runs.get('/big') ?? 0) + 1);
+      ctx.body = BIG;
+    });
+    const handle = app.callback();
+    const compress = compression({ threshold: 0 }) as unknown as (
+      req: IncomingMessage,
+      res: ServerResponse,
+      next: () => void,
+    ) => void;
+    const server = createServer((req, res) => compress(req, res, () => void handle(req, res)));
+    return { url: await listen(server, cache), cache, runs, statuses: [] };
   },
   async fastify(options) {
     const cache = createCache();

@@ -56,7 +56,7 @@ export function versionedCache(namespaces: Namespaces, options: KoaCacheOptions)
   const middleware: Middleware = async (ctx, next) => {
     const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
     const { state, step } = policies.enter(app, ctx, request, ctx);
-    if (step === 'lookup') return serve(app, ctx, next, state);
+    if (step === 'lookup') return serve(app, ctx, next, state, ctx.app.middleware[0] === middleware);
     await next();
     if (step === 'mutation') await state.invalidateAfter(ctx.method, ctx.status);
     else if (step === 'skip') state.leave();
@@ -109,6 +109,7 @@ async function serve(
   ctx: Context,
   next: Next,
   s: RequestCacheState<Context>,
+  outermost = false,
 ): Promise<void> {
   const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
   const { response, ran } = await serveAround(s, http, request, ctx, {
@@ -118,13 +119,12 @@ async function serve(
     setHeaders: (headers) => ctx.set(headers),
     refresh: (p) => policies.replays.refresh(ctx.originalUrl, ctx.headers, p, dispatchTo(ctx.app)),
   });
-  if (response) send(ctx, response, ran);
+  if (response) send(ctx, response, ran, outermost);
 }
 
 /**
- * Hands the bytes Koa would send for `ctx.body` (string, Buffer, JSON, a stream, Blob or Response) to
- * the awaited capture, if any. A stream past `maxBodySize` (or still streaming when the core gives
- * up) is put back as `ctx.body`, what was read first: it goes out whole, uncached. True when captured.
+ * Hands the bytes Koa would send for `ctx.body` (string, Buffer, JSON, stream, Blob, Response) to the
+ * awaited capture. A stream past `maxBodySize` (or too slow) goes out whole, uncached. True if captured.
  */
 async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<boolean> {
   if (!s.capturing) return false;
@@ -149,11 +149,11 @@ async function handOver(ctx: Context, s: RequestCacheState<Context>): Promise<bo
   return false;
 }
 
-function send(ctx: Context, { status, headers, body }: HttpResponse, replaceHeaders: boolean): void {
-  prepareResponse(ctx.res, headers, replaceHeaders); // koa-compress in front is watched
+function send(ctx: Context, { status, headers, body }: HttpResponse, replace: boolean, outermost: boolean) {
+  prepareResponse(ctx.res, headers, replace, outermost); // koa-compress in front is watched
   ctx.status = status;
   const sendsBody = status !== 204 && status !== 304; // Koa sends none for these, or for HEAD
   if (sendsBody && !body) ctx.body = EMPTY; // a HEAD's: before the headers, the stored length wins
-  ctx.set(headers); // before the bytes: with Content-Type set, Koa's setter looks no type up
+  for (const name in headers) ctx.res.setHeader(name, headers[name]!); // before: Koa looks no type up
   if (sendsBody && body) ctx.body = body;
 }

@@ -125,10 +125,18 @@ function isWrapped(res: ServerResponse): boolean {
  * Before a response the core decided on goes out on `res` through the framework (Koa's `ctx.body`):
  * the handler's headers are dropped when `replaceHeaders`, and a compressor in front of the cache is
  * watched (`watchDownstreamEncoding()`), at `writeHead` only unless something wrapped `res`.
+ * `outermost`: nothing of the framework runs before the cache, so only a wrapper of `res` could
+ * re-encode the response.
  */
-export function prepareResponse(res: ServerResponse, headers: ResponseHeaders, replaceHeaders = false): void {
+export function prepareResponse(
+  res: ServerResponse,
+  headers: ResponseHeaders,
+  replaceHeaders = false,
+  outermost = false,
+): void {
   if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
-  watchDownstreamEncoding(res, headers, isWrapped(res));
+  const wrapped = isWrapped(res);
+  if (wrapped || !outermost) watchDownstreamEncoding(res, headers, wrapped);
 }
 
 /** Holds `res.end()` until `before()` settles (`invalidateOnMutation`: the new version is written first). */
