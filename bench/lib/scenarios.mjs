@@ -29,6 +29,16 @@ const versioned = (id, name, cacheOptions, store = 'redis', extra = {}) => ({
 export const SCENARIOS = [
   { id: 'ceiling', name: 'ceiling (no cache)', kind: 'ceiling', cached: false },
   { id: 'naive', name: 'naive cache-aside, Redis GET', kind: 'naive', cached: true },
+  // What no response cache can beat in this framework: its first middleware (Fastify: onRequest hook)
+  // answers with bytes held in a variable, no lookup, no headers beyond type and length.
+  {
+    id: 'floor',
+    name: 'floor: fixed bytes from the first middleware',
+    kind: 'floor',
+    cached: true,
+    frameworks: ['express', 'koa', 'fastify'],
+    compareTo: ['express', 'koa', 'fastify'],
+  },
   versioned('vc-redis', 'versioned-cache, Redis', {}),
   versioned('vc-memory', 'versioned-cache, memory store', {}, 'memory'),
   versioned('vc-l1', 'versioned-cache, Redis + L1', { l1: true }),

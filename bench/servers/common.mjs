@@ -60,6 +60,11 @@ export function createNaiveCache(redisUrl) {
   };
 }
 
+/** The headers of the floor scenario: type and length only. */
+export function fixedHeaders(bytes) {
+  return { 'content-type': JSON_TYPE, 'content-length': bytes.length };
+}
+
 export function unsupported(framework, scenario) {
   console.error(`${framework} has no server for scenario kind "${scenario.kind}"`);
   process.exit(2);

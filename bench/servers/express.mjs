@@ -22,6 +22,11 @@ switch (scenario.kind) {
     });
     break;
   }
+  case 'floor': {
+    const bytes = Buffer.from(common.BODY_TEXT);
+    app.use((_req, res) => res.writeHead(200, common.fixedHeaders(bytes)).end(bytes));
+    break;
+  }
   case 'versioned':
     app.use(versionedCache(common.NAMESPACE, common.middlewareOptions(scenario, redisUrl)));
     app.get('/data', route);

@@ -16,6 +16,16 @@ switch (scenario.kind) {
     app.get('/data', async (req, reply) => reply.type(common.JSON_TYPE).send(await bytesFor(req.url)));
     break;
   }
+  case 'floor': {
+    const bytes = Buffer.from(common.BODY_TEXT);
+    app.addHook('onRequest', (_req, reply, done) => {
+      reply.hijack();
+      reply.raw.writeHead(200, common.fixedHeaders(bytes)).end(bytes);
+      done();
+    });
+    app.get('/data', route);
+    break;
+  }
   case 'versioned':
     await app.register(versionedCache, {
       namespace: common.NAMESPACE,

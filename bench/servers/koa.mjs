@@ -22,6 +22,14 @@ switch (scenario.kind) {
     });
     break;
   }
+  case 'floor': {
+    const bytes = Buffer.from(common.BODY_TEXT);
+    app.use((ctx) => {
+      ctx.type = common.JSON_TYPE;
+      ctx.body = bytes;
+    });
+    break;
+  }
   case 'versioned':
     app.use(versionedCache(common.NAMESPACE, common.middlewareOptions(scenario, redisUrl)));
     app.use(route);
