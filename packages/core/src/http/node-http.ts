@@ -99,11 +99,9 @@ export function captureInto<Req>(
 
 /** Writes a response the core decided on; `replaceHeaders` drops the headers the handler set first. */
 export function writeResponse(res: ServerResponse, response: HttpResponse, replaceHeaders = false): void {
-  if (replaceHeaders) for (const name of res.getHeaderNames()) res.removeHeader(name);
-  // The headers leave in this call: only a compressor that already wrapped `res` (as `compression`
-  // does, through its methods) can still change the coding. A response nobody wrapped, a hit's in
-  // the common case, is written without the watch and its two closures.
-  if (isWrapped(res)) watchDownstreamEncoding(res, response.headers);
+  // The headers leave in this call, so no framework code runs after the cache: only a compressor
+  // that already wrapped `res` can still change the coding (`outermost`).
+  prepareResponse(res, response.headers, replaceHeaders, true);
   res.writeHead(response.status, response.headers);
   res.end(response.body ?? undefined);
 }
@@ -122,11 +120,12 @@ function isWrapped(res: ServerResponse): boolean {
 }
 
 /**
- * Before a response the core decided on goes out on `res` through the framework (Koa's `ctx.body`):
- * the handler's headers are dropped when `replaceHeaders`, and a compressor in front of the cache is
- * watched (`watchDownstreamEncoding()`), at `writeHead` only unless something wrapped `res`.
- * `outermost`: nothing of the framework runs before the cache, so only a wrapper of `res` could
- * re-encode the response.
+ * Before a response the core decided on goes out on `res`, by `writeResponse()` or the framework
+ * (Koa's `ctx.body`): the handler's headers are dropped when `replaceHeaders`, and a compressor in
+ * front of the cache is watched (`watchDownstreamEncoding()`), at `writeHead` only unless something
+ * wrapped `res`. `outermost`: no framework code can act on the response after the cache (it is the
+ * first middleware, or the response is written now), so only a wrapper of `res` could re-encode it;
+ * a response nobody wrapped, a hit's in the common case, then goes without the watch.
  */
 export function prepareResponse(
   res: ServerResponse,

@@ -35,7 +35,10 @@ export class DurableConnection {
   ) {}
 
   /** One round trip: the write and the WAIT for it leave in one write on the same connection. */
-  async run(durability: DurabilityRequest, queue: (pipeline: ScriptedPipeline) => ScriptedPipeline) {
+  async run(
+    durability: DurabilityRequest,
+    queue: (pipeline: ScriptedPipeline) => ScriptedPipeline,
+  ): Promise<DurableReply> {
     const client = this.connection(durability);
     const pipeline = queue(client.pipeline() as unknown as ScriptedPipeline).wait(
       durability.replicas,
@@ -46,7 +49,7 @@ export class DurableConnection {
     if (writeError) rethrowRedisFault(writeError);
     const [waitError, acknowledged] = replies?.[1] ?? [new Error('Connection is closed.'), null];
     if (waitError) rethrowRedisFault(waitError);
-    return { reply, acknowledged: Number(acknowledged) } satisfies DurableReply;
+    return { reply, acknowledged: Number(acknowledged) };
   }
 
   async close(): Promise<void> {
