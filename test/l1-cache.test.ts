@@ -96,6 +96,28 @@ describe('l1 against a real Redis', () => {
     expect(cache.l1!.size).toBeGreaterThan(0);
   });
 
+  it('memory hits of one turn resume together, after the turn that asked', async () => {
+    await cache.fetch('turns', 'page', compute('t1'));
+    await warm('turns', 'page');
+    const statuses: string[] = [];
+    let seenByTheNextCallback = -1;
+    const delta = await commandDelta(server, async () => {
+      const hits = Array.from({ length: 20 }, () =>
+        cache.fetch('turns', 'page', compute('never')).then((r) => statuses.push(`${r.status} ${r.value}`)),
+      );
+      for (let i = 0; i < 100; i++) await Promise.resolve();
+      expect(statuses).toEqual([]); // not inside the callback that asked
+      setImmediate(() => {
+        seenByTheNextCallback = statuses.length;
+      });
+      await Promise.all(hits);
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    expect(seenByTheNextCallback).toBe(20);
+    expect(statuses).toEqual(Array(20).fill('HIT t1'));
+    expect(dataCommands(delta)).toEqual({});
+  });
+
   it('after another client invalidates, the next read goes to Redis and returns the new value', async () => {
     await cache.fetch('regions', 'map', compute('r1'));
     await warm('regions', 'map');

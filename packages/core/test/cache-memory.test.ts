@@ -132,6 +132,33 @@ describe('cache on the embedded memory store', () => {
     expect(await cache.fetch('ns', 'k', () => ++n, options)).toMatchObject({ value: 2, status: 'HIT' });
   });
 
+  it('hits of one turn share one store read per entry and resume together, after the turn', async () => {
+    const cache = createCache();
+    await cache.getOrSet('ns', 'hot', () => 'h');
+    await cache.getOrSet('ns', 'cold', () => 'c');
+    const reads: number[] = [];
+    const getMany = cache.store.getMany.bind(cache.store);
+    cache.store.getMany = (keys) => {
+      reads.push(keys.length);
+      return getMany(keys);
+    };
+    const resolved: string[] = [];
+    const hits = [...Array.from({ length: 50 }, () => 'hot'), 'cold'].map((key) =>
+      cache.getOrSet('ns', key, () => 'never').then((value) => resolved.push(value)),
+    );
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    expect(resolved).toEqual([]); // not inside the callback that asked
+    let seenByTheNextCallback = -1;
+    setImmediate(() => {
+      seenByTheNextCallback = resolved.length;
+    });
+    await Promise.all(hits);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seenByTheNextCallback).toBe(51);
+    expect(resolved.filter((value) => value === 'h')).toHaveLength(50);
+    expect(reads).toEqual([2, 2]); // version and entry, once per entry
+  });
+
   it('creates versions at random, far from 0 and 1, and bumps by a random step', async () => {
     const cache = createCache();
     const version = BigInt(await cache.version('ns'));

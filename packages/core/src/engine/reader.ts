@@ -29,7 +29,7 @@ export class Reader {
   private readonly knownVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly previousVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
-  /** The one-round-trip read of hits: coalesced per turn of the event loop on a remote store. */
+  /** The one-round-trip read of hits: coalesced per turn of the event loop (see `after-io.ts` for why in memory too). */
   private readonly hitReads: Pick<CacheStore, 'getMany'>;
 
   constructor(
@@ -38,8 +38,7 @@ export class Reader {
     private readonly guard: CallGuard,
     private readonly entries: EntryDecoder,
   ) {
-    // In process memory a read costs less than the batching would.
-    this.hitReads = store.kind === 'memory' ? store : new ReadCoalescer(store);
+    this.hitReads = new ReadCoalescer(store);
   }
 
   /** The current version of a namespace, created with a random start if it does not exist. */

@@ -1,4 +1,5 @@
 import type { L1Tier } from '../tier/l1-tier.js';
+import { afterIo } from './after-io.js';
 import type { Deadline, Guarded } from './call-guard.js';
 import { FAILED } from './call-guard.js';
 import type { ResolvedCall } from './call-policy.js';
@@ -18,7 +19,7 @@ export class TieredReader {
   async locate<T>(call: ResolvedCall<T>, deadline: Deadline): Promise<Guarded<Located>> {
     const versionKeys = this.reader.versionKeysOf(call.namespaces);
     const local = this.l1.locate(call.namespaces, versionKeys, call.key);
-    if (local) return local;
+    if (local) return afterIo(local);
     const located = await this.reader.locate(call, deadline);
     if (located !== FAILED) this.l1.remember(versionKeys, located);
     return located;
