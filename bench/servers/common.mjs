@@ -60,6 +60,9 @@ export function createNaiveCache(redisUrl) {
   };
 }
 
+/** Resolves once the turn's I/O callbacks have run: the floor's responses go out together, as Redis replies do. */
+export const afterTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 /** The headers of the floor scenario: type and length only. */
 export function fixedHeaders(bytes) {
   return { 'content-type': JSON_TYPE, 'content-length': bytes.length };

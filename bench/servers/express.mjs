@@ -24,7 +24,10 @@ switch (scenario.kind) {
   }
   case 'floor': {
     const bytes = Buffer.from(common.BODY_TEXT);
-    app.use((_req, res) => res.writeHead(200, common.fixedHeaders(bytes)).end(bytes));
+    app.use(async (_req, res) => {
+      await common.afterTurn();
+      res.writeHead(200, common.fixedHeaders(bytes)).end(bytes);
+    });
     break;
   }
   case 'versioned':

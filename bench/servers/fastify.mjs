@@ -18,10 +18,10 @@ switch (scenario.kind) {
   }
   case 'floor': {
     const bytes = Buffer.from(common.BODY_TEXT);
-    app.addHook('onRequest', (_req, reply, done) => {
+    app.addHook('onRequest', async (_req, reply) => {
+      await common.afterTurn();
       reply.hijack();
       reply.raw.writeHead(200, common.fixedHeaders(bytes)).end(bytes);
-      done();
     });
     app.get('/data', route);
     break;

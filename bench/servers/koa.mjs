@@ -24,7 +24,8 @@ switch (scenario.kind) {
   }
   case 'floor': {
     const bytes = Buffer.from(common.BODY_TEXT);
-    app.use((ctx) => {
+    app.use(async (ctx) => {
+      await common.afterTurn();
       ctx.type = common.JSON_TYPE;
       ctx.body = bytes;
     });
