@@ -214,6 +214,32 @@ describe('express adapter', () => {
     }
   });
 
+  it('gives each request its req.cache without adding a property to the request', async () => {
+    const cache = memoryCache();
+    const app = express();
+    const seen: unknown[] = [];
+    app.get('/outside', (req, res) => {
+      seen.push(`outside ${req.cache === undefined}`);
+      res.send('outside');
+    });
+    app.use(versionedCache('items', { cache }));
+    app.get('/items', (req, res) => {
+      seen.push(`own property ${Object.hasOwn(req, 'cache')}`, req.cache.namespaces.join(), req.cache.status);
+      res.send('items');
+    });
+    const sub = express();
+    sub.get('/items', (req, res) => {
+      seen.push(`sub-app ${req.cache.status}`);
+      res.send('sub');
+    });
+    app.use('/sub', sub);
+    const http = await client(app);
+    await http.get('/items');
+    await http.get('/outside');
+    await http.get('/sub/items');
+    expect(seen).toEqual(['own property false', 'items', 'MISS', 'outside true', 'sub-app MISS']);
+  });
+
   it('invalidates from a job outside HTTP, and exposes the final status to logging', async () => {
     const cache = memoryCache();
     const app = express();
