@@ -58,6 +58,15 @@ export const SCENARIOS = [
     compareTo: ['express'],
   },
   {
+    // apicache's Redis store, the one comparable to versioned-cache on Redis.
+    id: 'apicache-redis',
+    name: 'apicache (Redis)',
+    kind: 'apicache-redis',
+    frameworks: ['express'],
+    cached: true,
+    compareTo: ['express'],
+  },
+  {
     id: 'cacheable-response',
     name: 'cacheable-response (memory)',
     kind: 'cacheable-response',

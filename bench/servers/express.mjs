@@ -3,6 +3,7 @@ import { versionedCache } from '@versioned-cache/express';
 import apicache from 'apicache';
 import cacheableResponse from 'cacheable-response';
 import express from 'express';
+import { Redis } from 'ioredis';
 import * as common from './common.mjs';
 
 const { scenario, redisUrl } = common.readScenario();
@@ -38,6 +39,16 @@ switch (scenario.kind) {
     app.use(apicache.middleware('1 hour'));
     app.get('/data', route);
     break;
+  case 'apicache-redis': {
+    // As its README sets it up (`redisClient`), over ioredis: apicache reads node-redis's
+    // `connected` flag, which ioredis spells `status === 'ready'`.
+    const redisClient = new Redis(redisUrl);
+    Object.defineProperty(redisClient, 'connected', { get: () => redisClient.status === 'ready' });
+    await new Promise((resolve) => redisClient.once('ready', resolve)); // before it bypasses Redis
+    app.use(apicache.newInstance({ redisClient }).middleware('1 hour'));
+    app.get('/data', route);
+    break;
+  }
   case 'cacheable-response': {
     // As its README shows it: get() computes, send() renders.
     const ssr = cacheableResponse({
