@@ -149,6 +149,8 @@ async function drill(group: SentinelGroup, durable: boolean): Promise<DrillResul
       }
       // The old master comes back empty, as the new master's replica (the sentinels would get there
       // too, within their info period of 10 s), so that durable invalidations can be acknowledged.
+      // Only now that every sentinel has switched: one still on the old configuration would make the
+      // promoted master a replica of the old one as soon as it answers again.
       await group.master.restart();
       await group.master.admin.call('REPLICAOF', promoted.host, String(promoted.port));
       await waitForReplica({ admin: newMaster }, 1);

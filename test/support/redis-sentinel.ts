@@ -32,15 +32,23 @@ export interface SentinelGroup {
   masterAddress(): Promise<SentinelAddress>;
   /**
    * Subscribes to +switch-master on every sentinel; `switched` resolves with the new master's
-   * address at the first announcement (or rejects after `timeoutMs`). Await this call before
-   * causing the failover, so that the event cannot be missed.
+   * address once every sentinel has announced it (or rejects after `timeoutMs`, or when they name
+   * different masters). A sentinel still on the old configuration would turn the promoted master
+   * back into a replica of the old one as soon as the old one answers again. Await this call before
+   * causing the failover, so that no announcement can be missed.
    */
   watchSwitch(timeoutMs?: number): Promise<{ switched: Promise<SentinelAddress> }>;
   stop(): Promise<void>;
 }
 
 export interface SentinelGroupOptions {
-  /** How long a master must be unreachable before the sentinels call it down. @default 1000 */
+  /**
+   * How long a master must be unreachable before the sentinels call it down. Above one second:
+   * a sentinel pings every `min(downAfterMs, 1000)` ms, and right after a failover its first ping of
+   * the promoted master can come back later than a one-second bound, which then starts a second
+   * failover onto whatever replica it finds (the test's old master, restarted empty).
+   * @default 2000
+   */
   downAfterMs?: number;
   /**
    * Route the replica's replication link through a TCP proxy the test controls, so that it can
@@ -63,7 +71,7 @@ function masterInfo(reply: unknown): Record<string, string> {
  */
 export async function startSentinelGroup(options: SentinelGroupOptions = {}): Promise<SentinelGroup> {
   const name = 'vcmaster';
-  const downAfterMs = options.downAfterMs ?? 1_000;
+  const downAfterMs = options.downAfterMs ?? 2_000;
   const started: { servers: RedisServer[]; children: ChildProcess[]; clients: Redis[] } = {
     servers: [],
     children: [],
@@ -164,11 +172,17 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         let timer: NodeJS.Timeout | undefined;
         const switched = new Promise<SentinelAddress>((resolve, reject) => {
           timer = setTimeout(() => reject(new Error(`no +switch-master within ${timeoutMs} ms`)), timeoutMs);
+          const announced = new Map<Redis, string>();
           for (const client of subscribers) {
             // "<name> <old-ip> <old-port> <new-ip> <new-port>"
             client.on('message', (_channel: string, message: string) => {
               const [master, , , host, port] = message.split(' ');
-              if (master === name) resolve({ host: host!, port: Number(port) });
+              if (master !== name) return;
+              announced.set(client, `${host}:${port}`);
+              if (announced.size < subscribers.length) return;
+              const named = new Set(announced.values());
+              if (named.size === 1) resolve({ host: host!, port: Number(port) });
+              else reject(new Error(`the sentinels switched to different masters: ${[...named].join(', ')}`));
             });
           }
         });
