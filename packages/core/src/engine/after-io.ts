@@ -1,7 +1,7 @@
 /**
  * Answers found in process memory (the memory store, the in-process tier) resume together once the
  * turn's I/O callbacks have run, as Redis replies do, instead of inside the socket callback of the
- * request that asked. Measured over HTTP on one core, a hit answered inline cost 30-45 % more CPU
+ * request that asked. Measured over HTTP on one core, a hit answered inline cost 30-70 % more CPU
  * than the same hit answered this way: each response then went out alone between two reads, so the
  * event loop turned once per request and woke the client once per response; answered after the
  * turn's reads, the responses of every request read in that turn go out together.
