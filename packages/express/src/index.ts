@@ -7,6 +7,7 @@ import {
   endAfter,
   type HttpCache,
   type HttpCacheOptions,
+  holdOnPrototype,
   MiddlewarePolicies,
   type MiddlewareWarmOptions,
   type Namespaces,
@@ -41,31 +42,6 @@ export type ExpressWarmOptions = MiddlewareWarmOptions<Request, RequestHandler>;
 const policies = new MiddlewarePolicies<Request>();
 
 /**
- * Express swaps the prototype of every request, and a property added to such an object costs about
- * a microsecond plus garbage (1.5 % of a hit's CPU, and as much again in GC, in a profile of the
- * benchmark's Express hit). So `req.cache` is an accessor on the app's request prototype, over a
- * WeakMap: setting it per request adds no property to the request.
- */
-const states = new WeakMap<object, unknown>();
-const accessorOn = new WeakSet<object>();
-function holderOf(req: Request): Request {
-  const proto: object | null = Object.getPrototypeOf(req);
-  if (proto === null || accessorOn.has(proto)) return req;
-  accessorOn.add(proto);
-  if (!('cache' in proto))
-    Object.defineProperty(proto, 'cache', {
-      configurable: true,
-      get(this: object) {
-        return states.get(this);
-      },
-      set(this: object, state: unknown) {
-        states.set(this, state);
-      },
-    });
-  return req;
-}
-
-/**
  * Caches the GET and HEAD responses of the routes behind it under the namespace version(s). Paths
  * whose route looks up differently (`cacheRoute` with key, vary, namespaces...) are learned, so that
  * their requests skip this lookup and cost one read, not two.
@@ -74,7 +50,7 @@ export function versionedCache(namespaces: Namespaces, options: ExpressCacheOpti
   const app = createHttpCache<Request>(namespaces, options);
   const middleware: RequestHandler = (req, res, next) => {
     const request = { method: req.method, url: req.originalUrl, headers: req.headers };
-    const { state, step } = policies.enter(app, holderOf(req), request, req);
+    const { state, step } = policies.enter(app, holdOnPrototype(req), request, req);
     if (step === 'lookup') return serve(app, req, res, next, state);
     if (step === 'replay') captureInto(res, state, undefined, () => req.route === undefined);
     else if (step === 'mutation') endAfter(res, () => state.invalidateAfter(req.method, res.statusCode));

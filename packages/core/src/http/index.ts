@@ -10,7 +10,7 @@ export { HttpCache } from './http-cache.js';
 export type { AroundHooks, CallbackHooks } from './lifecycles.js';
 export { serveAround, serveByCallback } from './lifecycles.js';
 export type { MiddlewareStep } from './middleware-entry.js';
-export { enterMiddleware, routeStateOf, stateOf } from './middleware-entry.js';
+export { enterMiddleware, holdOnPrototype, routeStateOf, stateOf } from './middleware-entry.js';
 export type { MiddlewareWarmOptions } from './middleware-policies.js';
 export { MiddlewarePolicies } from './middleware-policies.js';
 export type { NodeHandler, NodeServeOptions } from './node-http.js';
