@@ -87,8 +87,7 @@ describe('tcp proxy', () => {
     // server's clients could be back where it was before a poll saw it fall.
     const id = String(await client.client('ID'));
     const serverHas = async (clientId: string) =>
-      (await redis.admin.client('LIST'))
-        .toString()
+      String(await redis.admin.call('CLIENT', 'LIST'))
         .split('\n')
         .some((line) => line.startsWith(`id=${clientId} `));
     expect(await serverHas(id)).toBe(true);
