@@ -61,21 +61,18 @@ export class CallGuard {
    * Runs one store step; a fault is reported and becomes `FAILED`, never an exception. `route`, the
    * key(s) the step touches, tells which node's breaker speaks for it.
    */
-  async run<T>(
+  run<T>(operation: string, deadline: Deadline, step: () => Promise<T>, route?: Route): Promise<Guarded<T>> {
+    return this.absorbing(operation, deadline, step, route, true);
+  }
+
+  /** As `run`, for a step that holds itself to `deadline` (the coalesced hit read): no timer of the guard's. */
+  runSelfBounded<T>(
     operation: string,
     deadline: Deadline,
     step: () => Promise<T>,
     route?: Route,
   ): Promise<Guarded<T>> {
-    const breakers = this.breakers;
-    if (breakers !== null && breakers.troubled !== 0)
-      return this.runAdmitted(operation, deadline, step, route);
-    try {
-      return await this.bounded(operation, deadline, step);
-    } catch (error) {
-      failedOpen(operation, deadline, this.fault(operation, error, null, route));
-      return FAILED;
-    }
+    return this.absorbing(operation, deadline, step, route, false);
   }
 
   /**
@@ -126,20 +123,22 @@ export class CallGuard {
     }
   }
 
-  /** While some breaker is not clean: a refused step fails open at once, every outcome is recorded. */
-  private async runAdmitted<T>(
+  private async absorbing<T>(
     operation: string,
     deadline: Deadline,
     step: () => Promise<T>,
     route: Route | undefined,
+    bound: boolean,
   ): Promise<Guarded<T>> {
-    const breakers = this.breakers!;
-    const breaker = breakers.admit(route, false);
+    const breakers = this.breakers;
+    // While some breaker is not clean: a refused step fails open at once, every outcome is recorded.
+    const admitted = breakers !== null && breakers.troubled !== 0;
+    const breaker = admitted ? breakers.admit(route, false) : null;
     // Not reported: the breaker's opening was, and a refusal per call would flood the listeners.
     if (breaker === REFUSED) return FAILED;
     try {
-      const result = await this.bounded(operation, deadline, step);
-      breakers.succeeded(breaker, route);
+      const result = await (bound ? this.bounded(operation, deadline, step) : step());
+      if (admitted) breakers.succeeded(breaker, route);
       return result;
     } catch (error) {
       failedOpen(operation, deadline, this.fault(operation, error, breaker, route));

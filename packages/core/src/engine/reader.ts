@@ -30,7 +30,7 @@ export class Reader {
   private readonly previousVersions = new LRUCache<string, string>({ max: VERSION_MEMO_SIZE });
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
   /** The one-round-trip read of hits: coalesced per turn of the event loop (see `after-io.ts` for why in memory too). */
-  private readonly hitReads: Pick<CacheStore, 'getMany'>;
+  private readonly hitReads: ReadCoalescer;
 
   constructor(
     private readonly store: CacheStore,
@@ -38,7 +38,7 @@ export class Reader {
     private readonly guard: CallGuard,
     private readonly entries: EntryDecoder,
   ) {
-    this.hitReads = new ReadCoalescer(store);
+    this.hitReads = new ReadCoalescer(store, 'read');
   }
 
   /** The current version of a namespace, created with a random start if it does not exist. */
@@ -81,10 +81,10 @@ export class Reader {
     const recordKey =
       call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
     const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
-    const first = await this.guard.run(
+    const first = await this.guard.runSelfBounded(
       'read',
       deadline,
-      () => this.hitReads.getMany(recordKey ? [...base, recordKey] : base),
+      () => this.hitReads.getMany(recordKey ? [...base, recordKey] : base, deadline),
       versionKeys,
     );
     if (first === FAILED) return FAILED;
