@@ -18,11 +18,20 @@ export function withinGrace(entry: Entry, graceMs: number): boolean {
 /** Stored bytes to entries and values; what cannot be decoded is reported and treated as absent. */
 export class EntryDecoder {
   private readonly memo = new DecodedMemo();
+  /**
+   * The last bytes read and their entry: the hits of one coalesced read share one reply buffer (and
+   * an in-process store hands out the stored one), so a hot entry's envelope is parsed once.
+   */
+  private lastRaw: Buffer | null = null;
+  private lastEntry: Entry | null = null;
 
   constructor(private readonly guard: CallGuard) {}
 
   read(raw: Buffer): Entry | null {
+    if (raw === this.lastRaw) return this.lastEntry;
     const entry = decodeEntry(raw);
+    this.lastRaw = raw;
+    this.lastEntry = entry;
     if (!entry)
       this.guard.report(
         new VersionedCacheError('VC_DECODE_ERROR', 'versioned-cache: ignored an entry of unknown format'),

@@ -31,6 +31,8 @@ export class Reader {
   private readonly versionKeyLists = new WeakMap<readonly string[], readonly string[]>();
   /** The one-round-trip read of hits: coalesced per turn of the event loop (see `after-io.ts` for why in memory too). */
   private readonly hitReads: ReadCoalescer;
+  private lastVersionRaw: Buffer | null = null;
+  private lastVersion = '';
 
   constructor(
     private readonly store: CacheStore,
@@ -95,7 +97,7 @@ export class Reader {
     for (let i = 0; i < namespaces.length; i++) {
       const raw = first[i];
       const version = raw
-        ? raw.toString()
+        ? this.versionText(raw)
         : await this.guard.run(
             'create version',
             deadline,
@@ -172,6 +174,15 @@ export class Reader {
     if (moved(before)) return this.keys.entryKey(call.namespaces, before, call.key);
     const previous = current.length === 1 ? previousFromRecord(record, current[0]!) : null;
     return previous === null ? null : this.keys.entryKey(call.namespaces, [previous], call.key);
+  }
+
+  /** The hits of one coalesced read share its reply: the version is decoded once, not per hit. */
+  private versionText(raw: Buffer): string {
+    if (raw !== this.lastVersionRaw) {
+      this.lastVersionRaw = raw;
+      this.lastVersion = raw.toString();
+    }
+    return this.lastVersion;
   }
 
   private remember(ns: string, version: string): void {

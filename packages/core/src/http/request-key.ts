@@ -44,20 +44,8 @@ export function buildEntryKey(
   headers: Readonly<Record<string, string | readonly string[] | undefined>>,
   user: string | undefined,
 ): string {
-  // What JSON.stringify of the parts array gives, without building the array: built per request.
-  let key = `[${jsonString(base)}`;
-  for (const name of vary) {
-    const value = headerValue(headers[name]);
-    key += value === undefined ? ',null' : `,${jsonString(value)}`;
-  }
-  if (user !== undefined) key += `,${jsonString(`user:${user}`)}`;
-  return `${key}]`;
-}
-
-/** Characters JSON.stringify escapes in a string (surrogates: a lone one is escaped). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
-const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-function jsonString(value: string): string {
-  return ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
+  const parts: (string | null)[] = [base];
+  for (const name of vary) parts.push(headerValue(headers[name]) ?? null);
+  if (user !== undefined) parts.push(`user:${user}`);
+  return JSON.stringify(parts);
 }
