@@ -3,6 +3,8 @@
 //   naive versioned read (GET version, then GET entry) - two round trips;
 //   versioned-cache fetch (one MGET of version + entry).
 // Run: pnpm build && pnpm --filter @versioned-cache/bench bench:core (BENCH_MS, BENCH_CONCURRENCY)
+// CPU per call, steadier than calls per second: `BENCH_REDIS_CPU=1 taskset -c 0 node bench/core-hit.mjs`
+// keeps this process on core 0 and redis-server on core 1.
 import { performance } from 'node:perf_hooks';
 import { bufferCodec, createCache } from '@versioned-cache/core';
 import { Redis } from 'ioredis';
@@ -25,14 +27,19 @@ async function measure(name, once) {
     }
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (performance.now() - started) / 1000;
-  const row = { name, opsPerSec: Math.round(done / seconds) };
-  console.log(`${name.padEnd(44)} ${String(row.opsPerSec).padStart(8)} ops/s`);
+  const row = { name, opsPerSec: Math.round(done / seconds), cpuUsPerOp: (cpu.user + cpu.system) / done };
+  console.log(
+    `${name.padEnd(44)} ${String(row.opsPerSec).padStart(8)} ops/s ${row.cpuUsPerOp.toFixed(2).padStart(7)} µs CPU/op`,
+  );
   return row;
 }
 
-const server = await startRedis();
+const redisCpu = process.env.BENCH_REDIS_CPU;
+const server = await startRedis({ pin: redisCpu ? ['taskset', '-c', redisCpu] : [] });
 // Auto-pipelining for the baselines too, as the cache's own connection uses it.
 const client = new Redis(server.url, { enableAutoPipelining: true });
 try {
