@@ -2,7 +2,7 @@ import { StoreTimeoutError, toStoreError, VersionedCacheError, VersionedCacheTyp
 import type { CacheStore } from '../stores/store.js';
 import { type Breaker, BreakerRegistry, REFUSED, type Route } from './breaker.js';
 import type { ResolvedBreaker } from './breaker-options.js';
-import { Deadline } from './deadline.js';
+import { Deadline, storeBoundsWithin } from './deadline.js';
 import { failedOpen, reported } from './events.js';
 
 export { Deadline } from './deadline.js';
@@ -176,8 +176,7 @@ export class CallGuard {
     const remaining = deadline.remaining();
     // The store bounds this step by itself within what is left (an in-process store always does;
     // a connection the cache opened, from the call on, by its command timeout): no timer per hit.
-    const bound = this.options.store.latencyBoundMs;
-    if (bound !== undefined && bound <= Math.max(0, remaining)) return step();
+    if (storeBoundsWithin(this.options.store.latencyBoundMs, remaining)) return step();
     if (remaining <= 0) return Promise.reject(new StoreTimeoutError(operation, deadline.budgetMs));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(

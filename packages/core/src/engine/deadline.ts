@@ -29,6 +29,14 @@ export class Deadline {
   }
 
   /**
+   * When store steps begun now must have ended, on the `performance.now()` clock: what `remaining()`
+   * says, without reading the clock unless it is stopped.
+   */
+  expiry(): number {
+    return this.pauses > 0 ? performance.now() + this.expiresAt - this.pausedAt : this.expiresAt;
+  }
+
+  /**
    * Runs a computation with the clock stopped. Nested or concurrent ones (warmers computed in
    * parallel) stop it once: the budget is extended by the time at least one of them ran.
    */
@@ -40,4 +48,12 @@ export class Deadline {
       if (--this.pauses === 0) this.expiresAt += performance.now() - this.pausedAt;
     }
   }
+}
+
+/**
+ * Whether a store that bounds each step by itself within `latencyBoundMs` (undefined: it does not)
+ * answers within `remainingMs` without a timer of the cache's own.
+ */
+export function storeBoundsWithin(latencyBoundMs: number | undefined, remainingMs: number): boolean {
+  return latencyBoundMs !== undefined && latencyBoundMs <= Math.max(0, remainingMs);
 }

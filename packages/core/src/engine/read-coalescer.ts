@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { StoreTimeoutError } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
-import type { Deadline } from './deadline.js';
+import { type Deadline, storeBoundsWithin } from './deadline.js';
 
 interface Reader {
   /** When the read fails with a timeout (`performance.now()` time): what its call had left when it joined. */
@@ -57,7 +57,7 @@ export class ReadCoalescer {
     const readers = batch.readers;
     const read = new Promise<(Buffer | null)[]>((resolve, reject) =>
       readers.push({
-        expiresAt: performance.now() + deadline.remaining(),
+        expiresAt: deadline.expiry(),
         budgetMs: deadline.budgetMs,
         settled: false,
         resolve,
@@ -101,14 +101,13 @@ export class ReadCoalescer {
    * does; a connection the cache opened does by its command timeout, from the moment it is sent).
    */
   private expire(readers: Reader[]): { cancel(): void } | null {
-    const bound = this.store.latencyBoundMs;
     const earliest = () => {
       let least = Number.POSITIVE_INFINITY;
       for (const reader of readers) if (!reader.settled) least = Math.min(least, reader.expiresAt);
       return least - performance.now();
     };
     const first = earliest();
-    if (bound !== undefined && bound <= Math.max(0, first)) return null;
+    if (storeBoundsWithin(this.store.latencyBoundMs, first)) return null;
     let timer: NodeJS.Timeout | undefined;
     const arm = (remaining: number) => {
       timer = setTimeout(
