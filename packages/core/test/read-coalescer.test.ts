@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deadline } from '../src/engine/deadline.js';
+import { FAILED } from '../src/engine/failed.js';
 import { ReadCoalescer } from '../src/engine/read-coalescer.js';
 import type { CacheStore } from '../src/stores/store.js';
 
@@ -86,5 +87,35 @@ describe('coalesced hit reads', () => {
     pending[1]!.answer([Buffer.from('a'), null]);
     expect((await first)[0]?.toString()).toBe('a');
     expect((await second)[0]?.toString()).toBe('b');
+  });
+
+  it('hand the fault of each reader to its guard, which answers FAILED in its place', async () => {
+    const failing = {
+      latencyBoundMs: undefined,
+      getMany: () => Promise.reject(new Error('connection reset')),
+    } as unknown as CacheStore;
+    const absorbed: { operation: string; deadline: Deadline; message: string; route: unknown }[] = [];
+    const faults = {
+      absorb(operation: string, deadline: Deadline, error: unknown, route: unknown) {
+        absorbed.push({ operation, deadline, message: (error as Error).message, route });
+        return FAILED;
+      },
+    };
+    const coalescer = new ReadCoalescer(failing, 'read');
+    const deadlines = [new Deadline(5_000), new Deadline(5_000)];
+    const reads = deadlines.map((deadline, i) => coalescer.read(KEYS, deadline, faults, `route-${i}`));
+    expect(await Promise.all(reads)).toEqual([FAILED, FAILED]);
+    expect(absorbed).toEqual([
+      { operation: 'read', deadline: deadlines[0], message: 'connection reset', route: 'route-0' },
+      { operation: 'read', deadline: deadlines[1], message: 'connection reset', route: 'route-1' },
+    ]);
+
+    // A deadline that passes first is a fault too: the guard hears of the timeout.
+    const { store, pending } = heldStore(undefined);
+    const held = new ReadCoalescer(store, 'read');
+    const late = held.read(KEYS, new Deadline(10), faults, 'route-late');
+    expect(await late).toBe(FAILED);
+    expect(absorbed[2]).toMatchObject({ route: 'route-late', message: expect.stringContaining('10 ms') });
+    expect(pending).toHaveLength(1);
   });
 });

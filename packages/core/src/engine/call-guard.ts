@@ -4,12 +4,12 @@ import { type Breaker, BreakerRegistry, REFUSED, type Route } from './breaker.js
 import type { ResolvedBreaker } from './breaker-options.js';
 import { Deadline, storeBoundsWithin } from './deadline.js';
 import { failedOpen, reported } from './events.js';
+import { FAILED, type Guarded } from './failed.js';
+import type { ReadFaults } from './read-coalescer.js';
 
 export { Deadline } from './deadline.js';
 
-/** What a store step returns instead of throwing when the guard absorbed its fault (fail-open). */
-export const FAILED: unique symbol = Symbol('store-failed');
-export type Guarded<T> = T | typeof FAILED;
+export { FAILED, type Guarded } from './failed.js';
 
 export type ErrorListener = (error: VersionedCacheError) => void;
 
@@ -27,7 +27,7 @@ const WARN_INTERVAL_MS = 60_000;
  * reported, and either absorbed (fail-open) or rethrown (invalidation). Listeners are isolated so
  * that no fault, however reported, can crash the process.
  */
-export class CallGuard {
+export class CallGuard implements ReadFaults {
   private readonly listeners = new Set<ErrorListener>();
   private readonly lastWarned = new Map<string, number>();
   /** One breaker per store node; null when turned off. */
@@ -73,6 +73,20 @@ export class CallGuard {
     route?: Route,
   ): Promise<Guarded<T>> {
     return this.absorbing(operation, deadline, step, route, false);
+  }
+
+  /**
+   * No breaker is open or counting faults: a step's success needs no recording, so a step may run
+   * outside the guard and hand it only its fault (`absorb()`), as the coalesced hit read does.
+   */
+  get clean(): boolean {
+    return this.breakers === null || this.breakers.troubled === 0;
+  }
+
+  /** The fault of a step run outside the guard while `clean`: reported, counted against its node, absorbed. */
+  absorb(operation: string, deadline: Deadline, error: unknown, route: Route | undefined): typeof FAILED {
+    failedOpen(operation, deadline, this.fault(operation, error, null, route));
+    return FAILED;
   }
 
   /**

@@ -1,14 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import { StoreTimeoutError } from '../errors.js';
 import type { CacheStore } from '../stores/store.js';
+import type { Route } from './breaker.js';
 import { type Deadline, storeBoundsWithin } from './deadline.js';
+import type { FAILED } from './failed.js';
+
+type Values = (Buffer | null)[];
+
+/** Takes a read's fault instead of its caller: reports it and answers `FAILED` (the call guard, fail-open). */
+export interface ReadFaults {
+  absorb(operation: string, deadline: Deadline, error: unknown, route: Route | undefined): typeof FAILED;
+}
 
 interface Reader {
   /** When the read fails with a timeout (`performance.now()` time): what its call had left when it joined. */
   expiresAt: number;
-  budgetMs: number;
+  deadline: Deadline;
+  /** Null: the read rejects with its fault; else `faults` absorbs it and the read answers `FAILED`. */
+  faults: ReadFaults | null;
+  route: Route | undefined;
   settled: boolean;
-  resolve(values: (Buffer | null)[]): void;
+  resolve(values: Values | typeof FAILED): void;
   reject(error: unknown): void;
 }
 
@@ -27,6 +39,8 @@ interface Batch {
  *
  * Each reader is held to its own call's deadline, by one timer per batch rather than one per hit:
  * under load a batch carries dozens of hits, and a timer each was a measurable share of a hit's CPU.
+ * A reader may also hand its fault to the call guard (`read()`), so that a hit needs no wrapping
+ * promise of the guard's around its read.
  */
 export class ReadCoalescer {
   /** Reads not yet sent, by their keys joined (checked key by key: a join may be ambiguous). */
@@ -38,7 +52,27 @@ export class ReadCoalescer {
     private readonly operation: string,
   ) {}
 
-  getMany(keys: readonly string[], deadline: Deadline): Promise<(Buffer | null)[]> {
+  /** The values of `keys`; rejects with the store's fault, or `VC_STORE_TIMEOUT` once `deadline` passed. */
+  getMany(keys: readonly string[], deadline: Deadline): Promise<Values> {
+    return this.join(keys, deadline, null, undefined) as Promise<Values>;
+  }
+
+  /** As `getMany()`, with a fault taken by `faults` (reported against `route`) and answered as `FAILED`. */
+  read(
+    keys: readonly string[],
+    deadline: Deadline,
+    faults: ReadFaults,
+    route: Route | undefined,
+  ): Promise<Values | typeof FAILED> {
+    return this.join(keys, deadline, faults, route);
+  }
+
+  private join(
+    keys: readonly string[],
+    deadline: Deadline,
+    faults: ReadFaults | null,
+    route: Route | undefined,
+  ): Promise<Values | typeof FAILED> {
     // The usual hit reads [version key, entry key], and the entry key embeds the version key.
     const id = keys.length <= 2 ? keys[keys.length - 1]! : keys.join('\n');
     let batch = this.batches.get(id);
@@ -55,10 +89,12 @@ export class ReadCoalescer {
       }
     }
     const readers = batch.readers;
-    const read = new Promise<(Buffer | null)[]>((resolve, reject) =>
+    const read = new Promise<Values | typeof FAILED>((resolve, reject) =>
       readers.push({
         expiresAt: deadline.expiry(),
-        budgetMs: deadline.budgetMs,
+        deadline,
+        faults,
+        route,
         settled: false,
         resolve,
         reject,
@@ -90,7 +126,7 @@ export class ReadCoalescer {
       },
       (error: unknown) => {
         expiry?.cancel();
-        for (const reader of readers) if (!reader.settled) reader.reject(error);
+        for (const reader of readers) if (!reader.settled) this.fail(reader, error);
       },
     );
   }
@@ -114,8 +150,7 @@ export class ReadCoalescer {
         () => {
           for (const reader of readers) {
             if (reader.settled || reader.expiresAt > performance.now()) continue;
-            reader.settled = true;
-            reader.reject(new StoreTimeoutError(this.operation, reader.budgetMs));
+            this.fail(reader, new StoreTimeoutError(this.operation, reader.deadline.budgetMs));
           }
           const next = earliest();
           if (next !== Number.POSITIVE_INFINITY) arm(next);
@@ -125,6 +160,12 @@ export class ReadCoalescer {
     };
     arm(first);
     return { cancel: () => clearTimeout(timer) };
+  }
+
+  private fail(reader: Reader, error: unknown): void {
+    reader.settled = true;
+    if (reader.faults === null) reader.reject(error);
+    else reader.resolve(reader.faults.absorb(this.operation, reader.deadline, error, reader.route));
   }
 }
 

@@ -71,28 +71,28 @@ export class Reader {
   async locate<T>(call: ResolvedCall<T>, deadline: Deadline): Promise<Guarded<Located>> {
     const { namespaces } = call;
     const versionKeys = this.versionKeysOf(namespaces);
-    const known: string[] = [];
-    for (const ns of namespaces) {
-      const version = this.knownVersions.get(ns);
-      if (version === undefined) break;
-      known.push(version);
-    }
+    const known = this.knownVersionsOf(namespaces);
     const guessedKey =
       known.length === namespaces.length ? this.keys.entryKey(namespaces, known, call.key) : null;
     // A grace call also reads the namespace's previous-version record, in the same MGET.
     const recordKey =
       call.graceMs > 0 && namespaces.length === 1 ? this.keys.previousKey(namespaces[0]!) : null;
     const base = guessedKey ? [...versionKeys, guessedKey] : versionKeys;
-    const first = await this.guard.runSelfBounded(
-      'read',
-      deadline,
-      () => this.hitReads.getMany(recordKey ? [...base, recordKey] : base, deadline),
-      versionKeys,
-    );
+    const keys = recordKey ? [...base, recordKey] : base;
+    // With every breaker clean the read hands the guard only a fault: no wrapping promise per hit.
+    const first = await (this.guard.clean
+      ? this.hitReads.read(keys, deadline, this.guard, versionKeys)
+      : this.guard.runSelfBounded(
+          'read',
+          deadline,
+          () => this.hitReads.getMany(keys, deadline),
+          versionKeys,
+        ));
     if (first === FAILED) return FAILED;
     const record = recordKey ? first[base.length] : null;
 
-    const versions: string[] = [];
+    // The usual hit reads the versions it knew: they are its versions, not a copy.
+    let versions = known.length === namespaces.length ? known : known.slice();
     let moved = false;
     for (let i = 0; i < namespaces.length; i++) {
       const raw = first[i];
@@ -105,8 +105,9 @@ export class Reader {
             versionKeys[i],
           );
       if (version === FAILED) return FAILED;
-      versions.push(version);
       if (version === known[i]) continue;
+      if (versions === known) versions = known.slice();
+      versions[i] = version;
       moved = true;
       this.remember(namespaces[i]!, version);
     }
@@ -142,6 +143,20 @@ export class Reader {
     if (entry && isFresh(entry)) return { versions, entryKey, entry, stale: null };
     const stale = [entry, previous].find((e) => e && withinGrace(e, call.graceMs)) ?? null;
     return { versions, entryKey, entry: null, stale };
+  }
+
+  /** The versions last seen of the leading namespaces of the list: all of them, or up to the first not seen. */
+  private knownVersionsOf(namespaces: readonly string[]): string[] {
+    const known = new Array<string>(namespaces.length);
+    for (let i = 0; i < namespaces.length; i++) {
+      const version = this.knownVersions.get(namespaces[i]!);
+      if (version === undefined) {
+        known.length = i;
+        break;
+      }
+      known[i] = version;
+    }
+    return known;
   }
 
   /** The version keys of a namespace list, memoised per (frozen, resolved) list. */
