@@ -96,7 +96,7 @@ describe('coalesced hit reads', () => {
     } as unknown as CacheStore;
     const absorbed: { operation: string; deadline: Deadline; message: string; route: unknown }[] = [];
     const faults = {
-      absorb(operation: string, deadline: Deadline, error: unknown, route: unknown) {
+      absorb(operation: string, deadline: Deadline, error: unknown, route: unknown): typeof FAILED {
         absorbed.push({ operation, deadline, message: (error as Error).message, route });
         return FAILED;
       },
