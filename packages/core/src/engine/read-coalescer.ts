@@ -52,7 +52,7 @@ export class ReadCoalescer {
     private readonly operation: string,
   ) {}
 
-  /** The values of `keys`; rejects with the store's fault, or `VC_STORE_TIMEOUT` once `deadline` passed. */
+  /** The values of the keys read; rejects with the store's fault, or `VC_STORE_TIMEOUT` once the deadline passed. */
   getMany(keys: readonly string[], deadline: Deadline): Promise<Values> {
     return this.join(keys, deadline, null, undefined) as Promise<Values>;
   }
