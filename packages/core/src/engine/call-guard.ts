@@ -85,8 +85,7 @@ export class CallGuard implements ReadFaults {
 
   /** The fault of a step run outside the guard while `clean`: reported, counted against its node, absorbed. */
   absorb(operation: string, deadline: Deadline, error: unknown, route: Route | undefined): typeof FAILED {
-    failedOpen(operation, deadline, this.fault(operation, error, null, route));
-    return FAILED;
+    return this.failOpen(operation, deadline, error, null, route);
   }
 
   /**
@@ -155,9 +154,20 @@ export class CallGuard implements ReadFaults {
       if (admitted) breakers.succeeded(breaker, route);
       return result;
     } catch (error) {
-      failedOpen(operation, deadline, this.fault(operation, error, breaker, route));
-      return FAILED;
+      return this.failOpen(operation, deadline, error, breaker, route);
     }
+  }
+
+  /** A fault the caller will not hear of: reported, counted against its node, published, `FAILED`. */
+  private failOpen(
+    operation: string,
+    deadline: Deadline,
+    error: unknown,
+    breaker: Breaker | null,
+    route: Route | undefined,
+  ): typeof FAILED {
+    failedOpen(operation, deadline, this.fault(operation, error, breaker, route));
+    return FAILED;
   }
 
   /** Reports the fault, then counts it against its node (which may open that node's breaker). */
